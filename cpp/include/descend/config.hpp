@@ -1,0 +1,51 @@
+// Project-wide basics: the index type and the OpenMP shims, so the core
+// also builds (single-threaded) without OpenMP.
+#pragma once
+
+#include <cstdint>
+
+#if defined(DESCEND_USE_OPENMP)
+#include <omp.h>
+// DESCEND_OMP(omp parallel for ...) expands to that pragma, or to nothing
+// when the core is built without OpenMP.
+#define DESCEND_OMP(directive) _Pragma(#directive)
+#else
+#define DESCEND_OMP(directive)
+#endif
+
+namespace descend {
+
+/// Signed 64-bit index: arrays above 2^31 elements work everywhere.
+using index_t = std::int64_t;
+
+namespace detail {
+
+inline int hardware_threads() {
+#if defined(DESCEND_USE_OPENMP)
+  return omp_get_num_procs();
+#else
+  return 1;
+#endif
+}
+
+// The default set by set_num_threads(); 0 means "all cores".
+inline int& default_threads_slot() {
+  static int n = 0;
+  return n;
+}
+
+}  // namespace detail
+
+/// Thread count used when a call passes n_threads <= 0; 0 restores "all cores".
+inline void set_num_threads(int n) { detail::default_threads_slot() = n > 0 ? n : 0; }
+
+/// The thread count a call with n_threads <= 0 uses.
+inline int get_num_threads() {
+  int n = detail::default_threads_slot();
+  return n > 0 ? n : detail::hardware_threads();
+}
+
+/// Resolves a per-call request: n_threads <= 0 means the default.
+inline int resolve_threads(int n_threads) { return n_threads > 0 ? n_threads : get_num_threads(); }
+
+}  // namespace descend

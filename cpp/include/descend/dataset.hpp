@@ -1,0 +1,21 @@
+// The data a linear model is fitted to: X, y and optional sample weights,
+// all caller-owned and read-only.
+#pragma once
+
+#include "view.hpp"
+
+namespace descend {
+
+/// X (rows x features), y (rows) and sample_weight (rows, or empty = all 1).
+template <class T>
+struct Dataset {
+  MatrixView<T> X;
+  VectorView<T> y;
+  VectorView<T> sample_weight;
+
+  index_t rows() const { return X.rows; }
+  index_t features() const { return X.cols; }
+  double weight(index_t i) const { return sample_weight.empty() ? 1.0 : double(sample_weight[i]); }
+};
+
+}  // namespace descend

@@ -1,0 +1,88 @@
+// Checks run before any work: every message names the argument at fault.
+#pragma once
+
+#include <cmath>
+
+#include "dataset.hpp"
+#include "errors.hpp"
+#include "losses.hpp"
+#include "partition.hpp"
+
+namespace descend {
+
+/// True when every one of the n values is finite (one parallel pass, no allocation).
+template <class T>
+bool all_finite(const T* data, index_t n, int n_threads = 0) {
+  n_threads = resolve_threads(n_threads);
+  const Partition part = make_partition(n, 1);
+  const bool parallel = worth_threading(n, part.chunks, n_threads);
+  (void)parallel;
+  int finite = 1;
+  DESCEND_OMP(omp parallel for schedule(static) num_threads(n_threads) if (parallel) reduction(&& : finite))
+  for (index_t c = 0; c < part.chunks; ++c) {
+    // x - x is 0 for finite x and NaN for inf and NaN: a branch-free test
+    // that vectorises.
+    double acc = 0.0;
+    for (index_t i = part.begin(c); i < part.end(c); ++i) acc += double(data[i]) - double(data[i]);
+    finite = finite && acc == 0.0;
+  }
+  return finite != 0;
+}
+
+namespace detail {
+
+template <class T>
+void check_finite_vector(const VectorView<T>& v, const char* name, int n_threads) {
+  if (!all_finite(v.data, v.size, n_threads))
+    invalid(name, " contains NaN or infinity; remove or impute those values");
+}
+
+}  // namespace detail
+
+/// Checks shapes, finiteness (when check_finite) and sample weights.
+template <class T>
+void validate_dataset(const Dataset<T>& data, bool check_finite, int n_threads = 0) {
+  using detail::invalid;
+  if (data.X.data == nullptr && data.X.size() > 0) invalid("X has no data");
+  if (data.rows() < 1) invalid("X is empty: it needs at least one row, got shape (", data.rows(), ", ", data.features(), ")");
+  if (data.features() < 1) invalid("X needs at least one feature column, got shape (", data.rows(), ", ", data.features(), ")");
+  if (data.y.size != data.rows())
+    invalid("y has ", data.y.size, " entries but X has ", data.rows(), " rows; they must match");
+  if (!data.sample_weight.empty() && data.sample_weight.size != data.rows())
+    invalid("sample_weight has ", data.sample_weight.size, " entries but X has ", data.rows(), " rows; they must match");
+  if (check_finite) {
+    if (!all_finite(data.X.data, data.X.size(), n_threads))
+      invalid("X contains NaN or infinity; remove or impute those values (or pass check_finite=False to skip this check)");
+    detail::check_finite_vector(data.y, "y", n_threads);
+  }
+  if (!data.sample_weight.empty()) {
+    detail::check_finite_vector(data.sample_weight, "sample_weight", n_threads);
+    for (index_t i = 0; i < data.sample_weight.size; ++i)
+      if (data.sample_weight[i] < 0) invalid("sample_weight must be non-negative, got ", double(data.sample_weight[i]), " at index ", i);
+  }
+}
+
+/// Checks that every target lies in the loss's domain (e.g. 0 or 1 for logistic).
+template <class T>
+void validate_targets(const VectorView<T>& y, const LossSpec& spec) {
+  visit_loss(spec, [&](const auto& loss) {
+    for (index_t i = 0; i < y.size; ++i)
+      if (!loss.valid_target(double(y[i])))
+        detail::invalid("y[", i, "] = ", double(y[i]), " is outside the domain of loss='",
+                        loss_name(spec.kind), "': targets must be ", loss.target_domain);
+  });
+}
+
+/// A finite, non-negative number named `name`.
+inline void validate_non_negative(double value, const char* name) {
+  if (!(value >= 0.0) || !std::isfinite(value))
+    detail::invalid(name, " must be a finite number >= 0, got ", value);
+}
+
+/// A finite, strictly positive number named `name`.
+inline void validate_positive(double value, const char* name) {
+  if (!(value > 0.0) || !std::isfinite(value))
+    detail::invalid(name, " must be a finite number > 0, got ", value);
+}
+
+}  // namespace descend

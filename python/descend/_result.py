@@ -1,0 +1,62 @@
+"""Result and progress types of descend.fit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """The outcome of descend.fit.
+
+    Attributes
+    ----------
+    coef : ndarray of shape (n_features,), the fitted coefficients (X's dtype).
+    intercept : float, the fitted intercept (its start value when fit_intercept=False).
+    n_iter : int, iterations (method="batch") or epochs (sgd, minibatch) run.
+    converged : bool, True when tol or gtol was met.
+    status : str, one of "max_iter", "tol", "gtol", "callback".
+    message : str, a sentence saying why the run stopped.
+    loss_history : float64 ndarray of shape (n_iter,). For batch, entry k is
+        the objective at the parameters iteration k started from; for sgd and
+        minibatch, the mean of the mini-batch objectives seen during epoch k.
+    grad_norm : float, 2-norm of the last gradient computed (for batch with
+        l1 > 0, of the proximal-gradient step that gtol measures).
+    """
+
+    coef: np.ndarray
+    intercept: float
+    n_iter: int
+    converged: bool
+    status: str
+    message: str
+    loss_history: np.ndarray = field(repr=False)
+    grad_norm: float
+
+    def __repr__(self) -> str:
+        final = self.loss_history[-1] if len(self.loss_history) else float("nan")
+        return (
+            f"FitResult(status={self.status!r}, converged={self.converged}, n_iter={self.n_iter}, "
+            f"objective={final:.6g}, grad_norm={self.grad_norm:.3g}, coef={self.coef!r}, "
+            f"intercept={self.intercept!r})"
+        )
+
+
+@dataclass(frozen=True)
+class IterationState:
+    """What a callback receives after each iteration (batch) or epoch.
+
+    iteration : iterations/epochs completed so far (1 for the first call).
+    objective : the objective of that iteration (the loss_history entry).
+    grad_norm : 2-norm of the last gradient computed.
+    coef : a copy of the current coefficients.
+    intercept : the current intercept.
+    """
+
+    iteration: int
+    objective: float
+    grad_norm: float
+    coef: np.ndarray
+    intercept: float

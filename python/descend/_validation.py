@@ -1,0 +1,123 @@
+"""Argument checks shared by every entry point.
+
+Each check raises before any work, as TypeError (wrong kind of thing) or
+ValueError (right kind, wrong value), with a message that names the
+argument. X is never copied when it is float32/float64 and C- or
+F-contiguous; small inputs (y, weights, coef0) are cast to X's dtype.
+"""
+
+from __future__ import annotations
+
+import numbers
+import operator
+
+import numpy as np
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_MAX_SEED = 2**64 - 1
+
+
+def _is_sparse(a: object) -> bool:
+    return type(a).__module__.startswith("scipy.sparse")
+
+
+def _numeric_array(a: object, name: str) -> np.ndarray:
+    if _is_sparse(a):
+        raise TypeError(f"{name} is a sparse matrix; descend needs a dense array (call .toarray())")
+    arr = np.asarray(a)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got an array of dtype {arr.dtype}")
+    return arr
+
+
+def as_matrix(X: object, name: str = "X") -> np.ndarray:
+    """X as a 2-D float32/float64 array, in place when C- or F-contiguous.
+
+    Integer and bool X become float64 (as NumPy does); any other strides
+    are copied once into C order.
+    """
+    arr = _numeric_array(X, name)
+    if arr.ndim != 2:
+        hint = " (use X.reshape(-1, 1) for a single feature)" if arr.ndim == 1 else ""
+        raise ValueError(f"{name} must be 2-D of shape (n_samples, n_features), got shape {arr.shape}{hint}")
+    if arr.dtype not in FLOAT_DTYPES:
+        arr = arr.astype(np.float64)
+    if not (arr.flags.c_contiguous or arr.flags.f_contiguous):
+        arr = np.ascontiguousarray(arr)
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} is empty: it needs at least one row, got shape {arr.shape}")
+    if arr.shape[1] == 0:
+        raise ValueError(f"{name} needs at least one feature column, got shape {arr.shape}")
+    return arr
+
+
+def as_vector(v: object, name: str, dtype: np.dtype, size: int, size_of: str) -> np.ndarray:
+    """A 1-D C-contiguous array of `dtype` with `size` entries (a cast copy when needed)."""
+    arr = _numeric_array(v, name)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}" + (" (use .ravel())" if arr.ndim == 2 and 1 in arr.shape else ""))
+    if arr.shape[0] != size:
+        raise ValueError(f"{name} has {arr.shape[0]} entries but {size_of} is {size}; they must match")
+    return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def as_float(value: object, name: str) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    return float(value)
+
+
+def as_optional_float(value: object, name: str) -> float | None:
+    return None if value is None else as_float(value, name)
+
+
+def as_int(value: object, name: str) -> int:
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    try:
+        return operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, got {value!r}") from None
+
+
+def as_name(value: object, name: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, got {value!r}")
+    return value
+
+
+def as_seed(seed: object) -> int:
+    """An int in [0, 2**64); None draws one from the OS's entropy."""
+    if seed is None:
+        return int(np.random.SeedSequence().entropy) & _MAX_SEED
+    s = as_int(seed, "seed")
+    if not 0 <= s <= _MAX_SEED:
+        raise ValueError(f"seed must be in [0, 2**64), got {s}")
+    return s
+
+
+def as_n_threads(n_threads: object) -> int:
+    """0 (all cores) for None, else an int >= 1."""
+    if n_threads is None:
+        return 0
+    n = as_int(n_threads, "n_threads")
+    if n < 1:
+        raise ValueError(f"n_threads must be >= 1 or None (all cores), got {n}")
+    return n
+
+
+def check_callable(fn: object, name: str) -> None:
+    if fn is not None and not callable(fn):
+        raise TypeError(f"{name} must be callable or None, got {fn!r}")
+
+
+def check_out(out: np.ndarray, dtype: np.dtype, size: int) -> None:
+    """`out` is written in place, so it must fit exactly: never a silent copy."""
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a NumPy array, got {type(out).__name__}")
+    if out.dtype != dtype or out.shape != (size,) or not out.flags.c_contiguous or not out.flags.writeable:
+        raise TypeError(
+            f"out must be a writeable C-contiguous {dtype} array of shape ({size},), "
+            f"got {out.dtype} of shape {out.shape}"
+            + ("" if out.flags.writeable else " (read-only)")
+        )
