@@ -43,11 +43,21 @@ def _version() -> str:
 
 def _learning_rate(value: object) -> float:
     if isinstance(value, str):
-        raise NotImplementedError(f"learning_rate={value!r} is not implemented yet in descend {_version()}")
+        if value == "auto":
+            raise NotImplementedError(f"learning_rate='auto' is not implemented yet in descend {_version()}")
+        raise ValueError(f"learning_rate must be a positive number or 'auto', got {value!r}")
     if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool):
         if hasattr(value, "eta0"):
             raise NotImplementedError(f"learning-rate schedules are not implemented yet in descend {_version()}")
     return as_float(value, "learning_rate")
+
+
+def _max_iter(value: object) -> int:
+    # The core accepts 0 (gradient_descent's num_iterations=0); a fit needs a step.
+    value = as_int(value, "max_iter")
+    if value < 1:
+        raise ValueError(f"max_iter must be >= 1, got {value}")
+    return value
 
 
 class _Progress:
@@ -220,7 +230,7 @@ def fit(
         optimizer=optimizer,
         learning_rate=_learning_rate(learning_rate),
         batch_size=as_int(batch_size, "batch_size"),
-        max_iter=as_int(max_iter, "max_iter"),
+        max_iter=_max_iter(max_iter),
         tol=as_optional_float(tol, "tol"),
         n_iter_no_change=as_int(n_iter_no_change, "n_iter_no_change"),
         gtol=as_optional_float(gtol, "gtol"),
@@ -320,14 +330,13 @@ def gradient_descent(X, y, theta, learning_rate, num_iterations):
     num_iterations = as_int(num_iterations, "num_iterations")
     if num_iterations < 0:
         raise ValueError(f"num_iterations must be >= 0, got {num_iterations}")
-    if num_iterations > 0:
-        _core.fit(
-            X=X, y=y_arr, sample_weight=None, coef=coef, intercept=0.0, loss="squared",
-            method="batch", optimizer="gd", learning_rate=as_float(learning_rate, "learning_rate"),
-            batch_size=1, max_iter=num_iterations, tol=None, n_iter_no_change=1, gtol=None,
-            l2=0.0, l1=0.0, fit_intercept=False, shuffle=False, seed=0, n_threads=0,
-            check_finite=True, callback=None,
-        )
-    else:
-        as_float(learning_rate, "learning_rate")
+    if not np.isfinite(coef).all():
+        raise ValueError("theta contains NaN or infinity")
+    _core.fit(
+        X=X, y=y_arr, sample_weight=None, coef=coef, intercept=0.0, loss="squared",
+        method="batch", optimizer="gd", learning_rate=as_float(learning_rate, "learning_rate"),
+        batch_size=1, max_iter=num_iterations, tol=None, n_iter_no_change=1, gtol=None,
+        l2=0.0, l1=0.0, fit_intercept=False, shuffle=False, seed=0, n_threads=0,
+        check_finite=True, callback=None,
+    )
     return coef.reshape(out_shape)

@@ -91,7 +91,8 @@ struct FitReport {
 inline void validate_options(const FitOptions& o) {
   validate_positive(o.learning_rate.eta0, "learning_rate");
   if (o.batch_size < 1) detail::invalid("batch_size must be >= 1, got ", o.batch_size);
-  if (o.stopping.max_iter < 1) detail::invalid("max_iter must be >= 1, got ", o.stopping.max_iter);
+  // max_iter = 0 is allowed: it validates the input and returns the start.
+  if (o.stopping.max_iter < 0) detail::invalid("max_iter must be >= 0, got ", o.stopping.max_iter);
   if (o.stopping.n_iter_no_change < 1)
     detail::invalid("n_iter_no_change must be >= 1, got ", o.stopping.n_iter_no_change);
   if (o.stopping.tol) validate_non_negative(*o.stopping.tol, "tol");
@@ -317,6 +318,7 @@ FitReport fit(const Dataset<T>& data, T* coef, T& intercept, const FitOptions& o
   validate_options(opt);
   validate_dataset(data, opt.check_finite, opt.n_threads);
   validate_targets(data.y, opt.loss);
+  validate_start(coef, data.features(), intercept);
 
   detail::RunState<T> st(data, opt, coef, intercept);
   FitReport report;

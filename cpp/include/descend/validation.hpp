@@ -74,6 +74,15 @@ void validate_targets(const VectorView<T>& y, const LossSpec& spec) {
 }
 
 /// A finite, non-negative number named `name`.
+/// The starting point must be finite: a NaN there would only surface as a
+/// "diverged" message that blames the learning rate.
+template <class T>
+void validate_start(const T* coef, index_t features, T intercept) {
+  for (index_t j = 0; j < features; ++j)
+    if (!std::isfinite(double(coef[j]))) detail::invalid("coef0 contains NaN or infinity at index ", j);
+  if (!std::isfinite(double(intercept))) detail::invalid("intercept0 must be finite, got ", double(intercept));
+}
+
 inline void validate_non_negative(double value, const char* name) {
   if (!(value >= 0.0) || !std::isfinite(value))
     detail::invalid(name, " must be a finite number >= 0, got ", value);
