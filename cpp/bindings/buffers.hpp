@@ -64,6 +64,37 @@ MutableVectorView<T> mutable_view(const py::array& a, const char* name) {
   return {static_cast<T*>(const_cast<void*>(a.data())), static_cast<index_t>(a.shape(0))};
 }
 
+/// A writeable contiguous buffer of dtype T (any shape), used flat: the
+/// in-place parameters of descend.optim and their state.
+template <class T>
+MutableVectorView<T> flat_buffer(const py::array& a, const char* name) {
+  require_dtype<T>(a, name);
+  if (!(a.flags() & (py::array::c_style | py::array::f_style)))
+    throw py::type_error(std::string(name) + " must be contiguous");
+  if (!a.writeable()) throw py::type_error(std::string(name) + " must be writeable");
+  return {static_cast<T*>(const_cast<void*>(a.data())), static_cast<index_t>(a.size())};
+}
+
+/// Python's keyword arguments {name: number} as the core's NamedParams.
+inline NamedParams named_params(const py::dict& d) {
+  NamedParams out;
+  for (const auto& [key, value] : d) out[py::str(key)] = value.cast<double>();
+  return out;
+}
+
+/// A learning rate as descend.fit passes it: a number, "auto", or a
+/// (schedule class name, {parameter: value}) pair from descend.schedules.
+inline void set_learning_rate(FitOptions& o, const py::object& lr) {
+  if (py::isinstance<py::str>(lr)) {
+    o.auto_learning_rate = true;  // the Python layer only passes "auto"
+  } else if (py::isinstance<py::tuple>(lr)) {
+    const auto spec = lr.cast<py::tuple>();
+    o.learning_rate = schedule_from_name(spec[0].cast<std::string>(), named_params(spec[1]));
+  } else {
+    o.learning_rate = Schedule::constant(lr.cast<double>());
+  }
+}
+
 /// Calls f(T{}) for X's dtype, float32 or float64.
 template <class F>
 decltype(auto) dispatch_dtype(const py::array& X, F&& f) {

@@ -6,35 +6,35 @@ namespace descend::bindings {
 
 namespace {
 
-py::tuple loss_grad(const py::array& X, const py::object& y, const py::array& coef,
-                    double intercept, const std::string& loss, const py::object& sample_weight,
-                    double l2, const py::array& out, bool check_finite) {
+double loss_grad(const py::array& X, const py::object& y, const py::array& coef,
+                 const py::array& intercept, const std::string& loss, double delta,
+                 index_t n_classes, const py::object& sample_weight, double l2,
+                 const py::array& out, const py::array& out_intercept, bool check_finite) {
   return dispatch_dtype(X, [&](auto zero) {
     using T = decltype(zero);
     const Dataset<T> data = dataset_view<T>(X, y, sample_weight);
+    const LossSpec spec{loss_from_name(loss), delta, n_classes};
+    const index_t k = spec.outputs();
     const VectorView<T> c = vector_view<T>(coef, "coef");
+    const VectorView<T> b = vector_view<T>(intercept, "intercept");
     const MutableVectorView<T> g = mutable_view<T>(out, "out");
-    if (c.size != data.features() || g.size != data.features())
-      throw py::value_error("coef and out must have X.shape[1] entries");
-    const LossSpec spec{loss_from_name(loss)};
-    LossGradValue v;
-    {
-      // Pure C++ over buffers the caller keeps alive: let other threads run.
-      py::gil_scoped_release release;
-      v = descend::loss_grad(data, c.data, intercept, spec, l2, g.data, 0, check_finite);
-    }
-    return py::make_tuple(v.loss, v.grad_intercept);
+    const MutableVectorView<double> gb = mutable_view<double>(out_intercept, "out_intercept");
+    const index_t n_coef = data.features() * k;
+    if (c.size != n_coef || g.size != n_coef || b.size != k || gb.size != k)
+      throw py::value_error("coef and out must have X.shape[1] * k entries, intercept k");
+    // Pure C++ over buffers the caller keeps alive: let other threads run.
+    py::gil_scoped_release release;
+    return descend::loss_grad(data, c.data, b.data, spec, l2, g.data, gb.data, 0, check_finite);
   });
 }
 
 bool all_finite(const py::array& a) {
-  const auto ac = py::reinterpret_borrow<py::array>(a);
-  if (!(ac.flags() & (py::array::c_style | py::array::f_style)))
+  if (!(a.flags() & (py::array::c_style | py::array::f_style)))
     throw py::value_error("all_finite needs a contiguous array");
-  return dispatch_dtype(ac, [&](auto zero) {
+  return dispatch_dtype(a, [&](auto zero) {
     using T = decltype(zero);
-    const T* data = static_cast<const T*>(ac.data());
-    const index_t n = static_cast<index_t>(ac.size());
+    const T* data = static_cast<const T*>(a.data());
+    const index_t n = static_cast<index_t>(a.size());
     // A pure read pass: no reason to hold the GIL.
     py::gil_scoped_release release;
     return descend::all_finite(data, n);
@@ -44,10 +44,11 @@ bool all_finite(const py::array& a) {
 }  // namespace
 
 void register_kernels(py::module_& m) {
-  m.def("loss_grad", &loss_grad, py::arg("X"), py::arg("y"), py::arg("coef"),
-        py::arg("intercept"), py::arg("loss"), py::arg("sample_weight"), py::arg("l2"),
-        py::arg("out"), py::arg("check_finite"),
-        "Writes dJ/dcoef to out; returns (J, dJ/dintercept).");
+  m.def("loss_grad", &loss_grad, py::kw_only(), py::arg("X"), py::arg("y"), py::arg("coef"),
+        py::arg("intercept"), py::arg("loss"), py::arg("delta"), py::arg("n_classes"),
+        py::arg("sample_weight"), py::arg("l2"), py::arg("out"), py::arg("out_intercept"),
+        py::arg("check_finite"),
+        "Writes dJ/dcoef to out (flat, d*k) and dJ/dintercept to out_intercept (k); returns J.");
   m.def("all_finite", &all_finite, py::arg("a"), "True when no entry is NaN or infinite.");
 }
 

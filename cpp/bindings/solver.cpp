@@ -12,8 +12,12 @@ namespace descend::bindings {
 namespace {
 
 struct PyFitArgs {
-  std::string loss, method, optimizer;
-  double learning_rate;
+  std::string loss;
+  double delta;
+  index_t n_classes;
+  std::string method, optimizer;
+  py::dict optimizer_params;
+  py::object learning_rate;
   index_t batch_size, max_iter, n_iter_no_change;
   std::optional<double> tol, gtol;
   double l2, l1;
@@ -24,10 +28,10 @@ struct PyFitArgs {
 
 FitOptions to_options(const PyFitArgs& a) {
   FitOptions o;
-  o.loss.kind = loss_from_name(a.loss);
+  o.loss = {loss_from_name(a.loss), a.delta, a.n_classes};
   o.method = method_from_name(a.method);
-  o.optimizer = optimizer_from_name(a.optimizer);
-  o.learning_rate.eta0 = a.learning_rate;
+  o.optimizer = optimizer_from_name(a.optimizer, named_params(a.optimizer_params));
+  set_learning_rate(o, a.learning_rate);
   o.batch_size = a.batch_size;
   o.stopping.max_iter = a.max_iter;
   o.stopping.tol = a.tol;
@@ -41,6 +45,11 @@ FitOptions to_options(const PyFitArgs& a) {
   o.n_threads = a.n_threads;
   o.check_finite = a.check_finite;
   return o;
+}
+
+template <class T>
+py::array_t<T> copy_array(const T* data, index_t n) {
+  return py::array_t<T>(static_cast<py::ssize_t>(n), data);
 }
 
 // The observer: a Python callback (if any) once per iteration/epoch, and a
@@ -57,10 +66,9 @@ Observer<T> make_observer(const py::object& callback) {
   if (!callback.is_none()) {
     obs.on_iteration = [callback](const Progress<T>& p) {
       py::gil_scoped_acquire gil;
-      py::array_t<T> coef(p.features);
-      std::copy(p.coef, p.coef + p.features, coef.mutable_data());
       const py::object stop =
-          callback(p.iteration, p.objective, p.grad_norm, coef, double(p.intercept));
+          callback(p.iteration, p.objective, p.grad_norm, copy_array(p.coef, p.layout.coef_size()),
+                   copy_array(p.intercept, p.layout.outputs));
       if (PyErr_CheckSignals() != 0) throw py::error_already_set();
       return stop.cast<bool>();
     };
@@ -69,31 +77,32 @@ Observer<T> make_observer(const py::object& callback) {
 }
 
 py::dict fit(const py::array& X, const py::object& y, const py::object& sample_weight,
-             const py::array& coef, double intercept, const PyFitArgs& args,
+             const py::array& coef, const py::array& intercept, const PyFitArgs& args,
              const py::object& callback) {
   return dispatch_dtype(X, [&](auto zero) {
     using T = decltype(zero);
     const Dataset<T> data = dataset_view<T>(X, y, sample_weight);
-    const MutableVectorView<T> c = mutable_view<T>(coef, "coef");
-    if (c.size != data.features()) throw py::value_error("coef must have X.shape[1] entries");
     const FitOptions options = to_options(args);
+    const MutableVectorView<T> c = mutable_view<T>(coef, "coef");
+    const MutableVectorView<T> b = mutable_view<T>(intercept, "intercept");
+    const index_t k = options.loss.outputs();
+    if (c.size != data.features() * k || b.size != k)
+      throw py::value_error("coef must have X.shape[1] * k entries and intercept k");
     const Observer<T> observer = make_observer<T>(callback);
-    T b = static_cast<T>(intercept);
     FitReport report;
     {
       // The whole run is C++ over buffers the caller keeps alive.
       py::gil_scoped_release release;
-      report = descend::fit(data, c.data, b, options, &observer);
+      report = descend::fit(data, c.data, b.data, options, &observer);
     }
     py::dict out;
-    out["intercept"] = double(b);
     out["n_iter"] = report.n_iter;
     out["status"] = status_name(report.status);
     out["converged"] = report.converged;
     out["message"] = report.message;
-    out["loss_history"] = py::array_t<double>(static_cast<py::ssize_t>(report.loss_history.size()),
-                                              report.loss_history.data());
+    out["loss_history"] = copy_array(report.loss_history.data(), index_t(report.loss_history.size()));
     out["grad_norm"] = report.grad_norm;
+    out["learning_rate"] = report.learning_rate;
     return out;
   });
 }
@@ -105,24 +114,27 @@ void register_solver(py::module_& m) {
   m.def(
       "fit",
       [](const py::array& X, const py::object& y, const py::object& sample_weight,
-         const py::array& coef, double intercept, const std::string& loss,
-         const std::string& method, const std::string& optimizer, double learning_rate,
-         index_t batch_size, index_t max_iter, std::optional<double> tol,
-         index_t n_iter_no_change, std::optional<double> gtol, double l2, double l1,
-         bool fit_intercept, bool shuffle, std::uint64_t seed, int n_threads, bool check_finite,
-         const py::object& callback) {
-        const PyFitArgs args{loss,  method, optimizer, learning_rate, batch_size,
-                             max_iter, n_iter_no_change, tol, gtol, l2, l1,
-                             fit_intercept, shuffle, check_finite, seed, n_threads};
+         const py::array& coef, const py::array& intercept, const std::string& loss, double delta,
+         index_t n_classes, const std::string& method, const std::string& optimizer,
+         const py::dict& optimizer_params, const py::object& learning_rate, index_t batch_size,
+         index_t max_iter, std::optional<double> tol, index_t n_iter_no_change,
+         std::optional<double> gtol, double l2, double l1, bool fit_intercept, bool shuffle,
+         std::uint64_t seed, int n_threads, bool check_finite, const py::object& callback) {
+        const PyFitArgs args{loss,      delta,    n_classes, method, optimizer, optimizer_params,
+                             learning_rate, batch_size, max_iter, n_iter_no_change, tol, gtol,
+                             l2,        l1,       fit_intercept, shuffle, check_finite, seed,
+                             n_threads};
         return fit(X, y, sample_weight, coef, intercept, args, callback);
       },
       py::kw_only(), py::arg("X"), py::arg("y"), py::arg("sample_weight"), py::arg("coef"),
-      py::arg("intercept"), py::arg("loss"), py::arg("method"), py::arg("optimizer"),
+      py::arg("intercept"), py::arg("loss"), py::arg("delta"), py::arg("n_classes"),
+      py::arg("method"), py::arg("optimizer"), py::arg("optimizer_params"),
       py::arg("learning_rate"), py::arg("batch_size"), py::arg("max_iter"), py::arg("tol"),
       py::arg("n_iter_no_change"), py::arg("gtol"), py::arg("l2"), py::arg("l1"),
       py::arg("fit_intercept"), py::arg("shuffle"), py::arg("seed"), py::arg("n_threads"),
       py::arg("check_finite"), py::arg("callback"),
-      "Runs descend::fit; coef is updated in place. Returns the run's report as a dict.");
+      "Runs descend::fit; coef (flat, d*k) and intercept (k) are updated in place. "
+      "Returns the run's report as a dict.");
 }
 
 }  // namespace descend::bindings

@@ -23,33 +23,36 @@ from ._validation import (
     check_out,
 )
 
-# Names of DESIGN.md that a later release fills in: asking for them says so.
-_PENDING = {
-    "loss": {"hinge", "huber", "softmax"},
-    "optimizer": {"momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"},
-}
+from .schedules import Schedule
+
+_AUTO = "auto"
 
 
-def _check_pending(kind: str, value: str) -> None:
-    if value in _PENDING[kind]:
-        raise NotImplementedError(f"{kind}={value!r} is not implemented yet in descend {_version()}")
-
-
-def _version() -> str:
-    from . import __version__
-
-    return __version__
-
-
-def _learning_rate(value: object) -> float:
+def _learning_rate(value: object) -> object:
+    """A learning rate as the core takes it: a float, "auto" or a schedule's spec."""
     if isinstance(value, str):
-        if value == "auto":
-            raise NotImplementedError(f"learning_rate='auto' is not implemented yet in descend {_version()}")
-        raise ValueError(f"learning_rate must be a positive number or 'auto', got {value!r}")
-    if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool):
-        if hasattr(value, "eta0"):
-            raise NotImplementedError(f"learning-rate schedules are not implemented yet in descend {_version()}")
-    return as_float(value, "learning_rate")
+        if value == _AUTO:
+            return value
+        raise ValueError(f"learning_rate must be a positive number, 'auto' or a descend.schedules object, got {value!r}")
+    if isinstance(value, Schedule):
+        return value._spec()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(
+            f"learning_rate must be a positive number, 'auto' or a descend.schedules object, got {value!r}"
+        )
+    return float(value)
+
+
+def _optimizer_params(optimizer: str, given: dict) -> dict:
+    """The optimizer's hyper-parameters as floats; an unknown name is a TypeError, as in Python calls."""
+    known = _core.UpdateRule(optimizer, {}).params
+    for name in given:
+        if name not in known:
+            takes = ", ".join(known) if known else "none"
+            raise TypeError(
+                f"fit() got an unexpected keyword argument {name!r} (optimizer={optimizer!r} takes {takes})"
+            )
+    return {name: as_float(value, name) for name, value in given.items()}
 
 
 def _max_iter(value: object) -> int:
@@ -60,17 +63,56 @@ def _max_iter(value: object) -> int:
     return value
 
 
+def _n_classes(y: np.ndarray, coef0: object) -> int:
+    """k for softmax: coef0's columns, else the largest label + 1.
+
+    Labels that are not integers 0..k-1 are left for the core to reject
+    with a message naming the bad entry.
+    """
+    if coef0 is not None:
+        shape = np.shape(coef0)
+        if len(shape) != 2:
+            raise ValueError(f"coef0 must have shape (n_features, n_classes) for loss='softmax', got {shape}")
+        return int(shape[1])
+    top = float(np.max(y))
+    return int(top) + 1 if np.isfinite(top) and top >= 1 else 2
+
+
+def _start(value: object, name: str, dtype: np.dtype, shape: tuple) -> np.ndarray:
+    """A fresh C-contiguous copy of a starting point of the given shape (zeros for None)."""
+    if value is None:
+        return np.zeros(shape, dtype)
+    if len(shape) == 1:
+        return as_vector(value, name, dtype, shape[0], "the number of columns of X").copy()
+    arr = np.asarray(value)
+    if arr.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
+    return np.array(as_vector(arr.reshape(-1), name, dtype, arr.size, "its size"), dtype=dtype).reshape(shape)
+
+
+def _intercept_start(value: object, name: str, dtype: np.dtype, k: int) -> np.ndarray:
+    """k intercepts: a scalar is broadcast, an array must have k entries."""
+    if value is None:
+        return np.zeros(k, dtype)
+    if np.ndim(value) == 0:
+        return np.full(k, as_float(value, name), dtype)
+    return as_vector(value, name, dtype, k, "the number of classes").copy()
+
+
 class _Progress:
     """Adapts the core's observer call to the user's callback and verbose lines."""
 
-    def __init__(self, callback: Optional[Callable[[IterationState], Any]], verbose: bool, unit: str):
+    def __init__(self, callback: Optional[Callable[[IterationState], Any]], verbose: bool, unit: str,
+                 coef_shape: tuple):
         self.callback = callback
         self.verbose = verbose
         self.unit = unit
+        self.coef_shape = coef_shape
         self.start = time.perf_counter()
         self.last_line = -1.0
 
-    def __call__(self, iteration: int, objective: float, grad_norm: float, coef: np.ndarray, intercept: float) -> bool:
+    def __call__(self, iteration: int, objective: float, grad_norm: float, coef: np.ndarray,
+                 intercept: np.ndarray) -> bool:
         if self.verbose:
             now = time.perf_counter() - self.start
             if self.last_line < 0 or now - self.last_line >= 0.5:
@@ -78,7 +120,8 @@ class _Progress:
                 self.line(iteration, objective, grad_norm, now)
         if self.callback is None:
             return False
-        return bool(self.callback(IterationState(iteration, objective, grad_norm, coef, intercept)))
+        b = intercept if len(self.coef_shape) == 2 else float(intercept[0])
+        return bool(self.callback(IterationState(iteration, objective, grad_norm, coef.reshape(self.coef_shape), b)))
 
     def line(self, iteration: int, objective: float, grad_norm: float, seconds: float) -> None:
         print(
@@ -96,7 +139,7 @@ def fit(
     loss: str = "squared",
     method: str = "batch",
     optimizer: str = "gd",
-    learning_rate: float = 0.01,
+    learning_rate: Any = 0.01,
     batch_size: int = 32,
     max_iter: int = 1000,
     tol: Optional[float] = 1e-6,
@@ -106,29 +149,41 @@ def fit(
     l1: float = 0.0,
     fit_intercept: bool = False,
     coef0=None,
-    intercept0: Optional[float] = None,
+    intercept0=None,
     sample_weight=None,
     shuffle: bool = True,
     seed: Optional[int] = 0,
     n_threads: Optional[int] = None,
     callback: Optional[Callable[[IterationState], Any]] = None,
     verbose: bool = False,
+    delta: float = 1.0,
     check_finite: bool = True,
     **optimizer_params,
 ) -> FitResult:
     r"""Fit a linear model by gradient descent.
 
-    The prediction for row i is p_i = x_i . coef + intercept and the
-    objective over the m rows of a batch is
+    The prediction for row i is p_i = x_i . coef + intercept (for softmax,
+    k predictions p_i = x_i coef + intercept with coef of shape (d, k)) and
+    the objective over the m rows of a batch is
 
         J = (1/m) sum_i w_i loss(p_i, y_i) + (l2/2) ||coef||^2 + l1 ||coef||_1
 
-    with sample weights w_i (default 1). Losses: ``"squared"``,
-    loss = (p - y)^2, so the gradient is 2/m X^T (X coef - y);
-    ``"logistic"``, loss = log(1 + exp(p)) - y p for y in {0, 1}, computed
-    stably. l1 is applied as a proximal soft-threshold step after each
-    update, coef_j <- sign(coef_j) max(|coef_j| - lr l1, 0), so
-    coefficients reach exact zeros. The intercept is never regularised.
+    with sample weights w_i (default 1). The intercept is never regularised.
+
+    ========  ==========================================  ===============
+    loss      loss(p, y)                                  y
+    ========  ==========================================  ===============
+    squared   (p - y)^2, so grad = 2/m X^T (X coef - y)   real
+    logistic  log(1 + exp(p)) - y p, computed stably      0 or 1
+    hinge     max(0, 1 - s p), s = 2y - 1                 0 or 1
+    huber     r^2/2 if |r| <= delta else                  real
+              delta (|r| - delta/2), r = p - y
+    softmax   -log softmax(p)_y (stable log-sum-exp)      0 .. k-1
+    ========  ==========================================  ===============
+
+    l1 is applied as a proximal soft-threshold step after each update,
+    coef_j <- sign(coef_j) max(|coef_j| - lr l1, 0), so coefficients reach
+    exact zeros; l1 and l2 together give the elastic net.
 
     Parameters
     ----------
@@ -137,18 +192,25 @@ def fit(
         F-contiguous; its dtype is the fit's dtype. Integer or bool X is
         converted to float64. Never written.
     y : array of shape (n_samples,)
-        Targets, cast to X's dtype.
-    loss : {"squared", "logistic"}
+        Targets, cast to X's dtype (class labels 0..k-1 for softmax).
+    loss : {"squared", "logistic", "hinge", "huber", "softmax"}
     method : {"batch", "sgd", "minibatch"}
         batch: every iteration uses all rows (one update per iteration);
         sgd: one row per update; minibatch: ``batch_size`` rows per update
         (the last short batch of an epoch is used). sgd and minibatch visit
         every row once per epoch, in a fresh seeded shuffle (in order, in
         consecutive slices, with ``shuffle=False``).
-    optimizer : {"gd"}
-        The update rule; gd is theta <- theta - learning_rate * g.
-    learning_rate : float
-        Constant step size, > 0.
+    optimizer : {"gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"}
+        The update rule, as in torch.optim (see README); its
+        hyper-parameters are keyword arguments: ``momentum`` (0.9;
+        momentum, nesterov), ``rho`` (0.99; rmsprop), ``beta_1`` (0.9),
+        ``beta_2`` (0.999), ``epsilon`` (1e-10 adagrad, else 1e-8),
+        ``weight_decay`` (0.01; adamw, decays every learnt parameter).
+    learning_rate : float, "auto" or a descend.schedules object
+        A constant step size > 0; "auto": 1/L with L a bound on the
+        gradient's Lipschitz constant (power iteration on X for batch, the
+        largest row norm for sgd/minibatch; smooth losses and gd, momentum
+        or nesterov only); or a schedule evaluated at every update.
     batch_size : int
         Rows per update for method="minibatch".
     max_iter : int
@@ -163,9 +225,11 @@ def fit(
     l2, l1 : float
         Ridge and lasso strengths (both: elastic net).
     fit_intercept : bool
-        Learn an intercept; otherwise it stays at ``intercept0`` (default 0).
+        Learn the intercept; otherwise it stays at ``intercept0`` (default 0).
     coef0, intercept0 :
-        Starting point (default zeros); never written.
+        Starting point (default zeros): coef0 of shape (d,), or (d, k) for
+        softmax (which then also sets k); intercept0 a number (or k numbers).
+        Never written.
     sample_weight : array of shape (n_samples,), optional
         Non-negative row weights; the mean still divides by m.
     shuffle : bool
@@ -181,6 +245,8 @@ def fit(
         "callback"). An exception it raises propagates.
     verbose : bool
         Print a progress line at most every 0.5 s.
+    delta : float
+        The huber loss's threshold (> 0).
     check_finite : bool
         Reject NaN or infinity in X and y (one fast pass). False skips it.
 
@@ -188,7 +254,8 @@ def fit(
     -------
     FitResult
         coef, intercept, n_iter, converged, status, message, loss_history
-        (one entry per iteration/epoch) and grad_norm.
+        (one entry per iteration/epoch), grad_norm and the learning_rate
+        used (eta_0; 1/L for "auto").
 
     Raises
     ------
@@ -204,30 +271,31 @@ def fit(
     y = as_vector(y, "y", dtype, n, "the number of rows of X")
     if sample_weight is not None:
         sample_weight = as_vector(sample_weight, "sample_weight", dtype, n, "the number of rows of X")
-    coef = np.zeros(d, dtype) if coef0 is None else as_vector(coef0, "coef0", dtype, d, "the number of columns of X").copy()
-    intercept = 0.0 if intercept0 is None else as_float(intercept0, "intercept0")
     loss = as_name(loss, "loss")
     method = as_name(method, "method")
     optimizer = as_name(optimizer, "optimizer")
-    _check_pending("loss", loss)
-    _check_pending("optimizer", optimizer)
-    if optimizer_params:
-        name = next(iter(optimizer_params))
-        raise TypeError(f"fit() got an unexpected keyword argument {name!r} (optimizer={optimizer!r} takes none)")
+    k = _n_classes(y, coef0) if loss == "softmax" else 1
+    coef_shape = (d, k) if loss == "softmax" else (d,)
+    coef = _start(coef0, "coef0", dtype, coef_shape)
+    intercept = _intercept_start(intercept0, "intercept0", dtype, k)
+    params = _optimizer_params(optimizer, optimizer_params)
     check_callable(callback, "callback")
     progress = None
     if callback is not None or verbose:
-        progress = _Progress(callback, bool(verbose), "iteration" if method == "batch" else "epoch")
+        progress = _Progress(callback, bool(verbose), "iteration" if method == "batch" else "epoch", coef_shape)
 
     report = _core.fit(
         X=X,
         y=y,
         sample_weight=sample_weight,
-        coef=coef,
+        coef=coef.reshape(-1),
         intercept=intercept,
         loss=loss,
+        delta=as_float(delta, "delta"),
+        n_classes=k,
         method=method,
         optimizer=optimizer,
+        optimizer_params=params,
         learning_rate=_learning_rate(learning_rate),
         batch_size=as_int(batch_size, "batch_size"),
         max_iter=_max_iter(max_iter),
@@ -243,7 +311,7 @@ def fit(
         check_finite=bool(check_finite),
         callback=progress,
     )
-    result = FitResult(coef=coef, **report)
+    result = FitResult(coef=coef, intercept=intercept if loss == "softmax" else float(intercept[0]), **report)
     if progress is not None and progress.verbose:
         print(f"descend: {result.message}", file=sys.stdout, flush=True)
     return result
@@ -253,11 +321,12 @@ def loss_grad(
     X,
     y,
     coef,
-    intercept: float = 0.0,
+    intercept=0.0,
     *,
     loss: str = "squared",
     sample_weight=None,
     l2: float = 0.0,
+    delta: float = 1.0,
     out: Optional[np.ndarray] = None,
     check_finite: bool = True,
 ):
@@ -267,38 +336,51 @@ def loss_grad(
         grad = (1/n) sum_i w_i loss'(p_i, y_i) x_i + l2 coef
         grad_intercept = (1/n) sum_i w_i loss'(p_i, y_i)
 
-    with p_i = x_i . coef + intercept. Sums accumulate in double for float32
-    and float64 data, in an order that does not depend on the thread count.
+    with p_i = x_i . coef + intercept (losses as in :func:`fit`). For
+    loss="softmax" coef has shape (d, k) (k classes), intercept is a number
+    or k numbers, and grad_intercept is an array of k entries. Sums
+    accumulate in double for float32 and float64 data, in an order that
+    does not depend on the thread count.
 
-    Returns ``(loss, grad, grad_intercept)``: floats and an array of X's
-    dtype. ``out``, if given, receives grad in place: it must be a
-    writeable C-contiguous array of X's dtype and shape (n_features,).
+    Returns ``(loss, grad, grad_intercept)``: a float, an array of X's
+    dtype shaped like coef, and a float (k floats for softmax). ``out``, if
+    given, receives grad in place: it must be a writeable C-contiguous
+    array of X's dtype and coef's shape.
     """
     X = as_matrix(X)
     dtype = X.dtype
     n, d = X.shape
     y = as_vector(y, "y", dtype, n, "the number of rows of X")
-    coef = as_vector(coef, "coef", dtype, d, "the number of columns of X")
     if sample_weight is not None:
         sample_weight = as_vector(sample_weight, "sample_weight", dtype, n, "the number of rows of X")
     loss = as_name(loss, "loss")
-    _check_pending("loss", loss)
-    if out is None:
-        out = np.empty(d, dtype)
+    if loss == "softmax":
+        k = _n_classes(y, coef)
+        coef = _start(coef, "coef", dtype, (d, k))
     else:
-        check_out(out, dtype, d)
-    value, grad_intercept = _core.loss_grad(
+        k = 1
+        coef = as_vector(coef, "coef", dtype, d, "the number of columns of X")
+    b = _intercept_start(intercept, "intercept", dtype, k)
+    if out is None:
+        out = np.empty(coef.shape, dtype)
+    else:
+        check_out(out, dtype, coef.shape)
+    grad_intercept = np.empty(k)
+    value = _core.loss_grad(
         X=X,
         y=y,
-        coef=coef,
-        intercept=as_float(intercept, "intercept"),
+        coef=coef.reshape(-1),
+        intercept=b,
         loss=loss,
+        delta=as_float(delta, "delta"),
+        n_classes=k,
         sample_weight=sample_weight,
         l2=as_float(l2, "l2"),
-        out=out,
+        out=out.reshape(-1),
+        out_intercept=grad_intercept,
         check_finite=bool(check_finite),
     )
-    return value, out, grad_intercept
+    return value, out, grad_intercept if loss == "softmax" else float(grad_intercept[0])
 
 
 def gradient_descent(X, y, theta, learning_rate, num_iterations):
@@ -333,10 +415,10 @@ def gradient_descent(X, y, theta, learning_rate, num_iterations):
     if not np.isfinite(coef).all():
         raise ValueError("theta contains NaN or infinity")
     _core.fit(
-        X=X, y=y_arr, sample_weight=None, coef=coef, intercept=0.0, loss="squared",
-        method="batch", optimizer="gd", learning_rate=as_float(learning_rate, "learning_rate"),
-        batch_size=1, max_iter=num_iterations, tol=None, n_iter_no_change=1, gtol=None,
-        l2=0.0, l1=0.0, fit_intercept=False, shuffle=False, seed=0, n_threads=0,
-        check_finite=True, callback=None,
+        X=X, y=y_arr, sample_weight=None, coef=coef, intercept=np.zeros(1, X.dtype), loss="squared",
+        delta=1.0, n_classes=1, method="batch", optimizer="gd", optimizer_params={},
+        learning_rate=as_float(learning_rate, "learning_rate"), batch_size=1, max_iter=num_iterations,
+        tol=None, n_iter_no_change=1, gtol=None, l2=0.0, l1=0.0, fit_intercept=False, shuffle=False,
+        seed=0, n_threads=0, check_finite=True, callback=None,
     )
     return coef.reshape(out_shape)

@@ -13,8 +13,10 @@ class FitResult:
 
     Attributes
     ----------
-    coef : ndarray of shape (n_features,), the fitted coefficients (X's dtype).
-    intercept : float, the fitted intercept (its start value when fit_intercept=False).
+    coef : ndarray of shape (n_features,), or (n_features, k) for softmax:
+        the fitted coefficients (X's dtype).
+    intercept : float (ndarray of k for softmax), the fitted intercept (its
+        start value when fit_intercept=False).
     n_iter : int, iterations (method="batch") or epochs (sgd, minibatch) run.
     converged : bool, True when tol or gtol was met.
     status : str, one of "max_iter", "tol", "gtol", "callback".
@@ -24,6 +26,7 @@ class FitResult:
         minibatch, the mean of the mini-batch objectives seen during epoch k.
     grad_norm : float, 2-norm of the last gradient computed (for batch with
         l1 > 0, of the proximal-gradient step that gtol measures).
+    learning_rate : float, the initial step size eta_0 (1/L for "auto").
     """
 
     coef: np.ndarray
@@ -34,6 +37,7 @@ class FitResult:
     message: str
     loss_history: np.ndarray = field(repr=False)
     grad_norm: float
+    learning_rate: float
 
     def __repr__(self) -> str:
         final = self.loss_history[-1] if len(self.loss_history) else float("nan")
@@ -51,8 +55,8 @@ class IterationState:
     iteration : iterations/epochs completed so far (1 for the first call).
     objective : the objective of that iteration (the loss_history entry).
     grad_norm : 2-norm of the last gradient computed.
-    coef : a copy of the current coefficients.
-    intercept : the current intercept.
+    coef : a copy of the current coefficients (shaped like FitResult.coef).
+    intercept : the current intercept (k of them for softmax).
     """
 
     iteration: int

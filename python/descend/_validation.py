@@ -111,13 +111,13 @@ def check_callable(fn: object, name: str) -> None:
         raise TypeError(f"{name} must be callable or None, got {fn!r}")
 
 
-def check_out(out: np.ndarray, dtype: np.dtype, size: int) -> None:
+def check_out(out: np.ndarray, dtype: np.dtype, shape: tuple) -> None:
     """`out` is written in place, so it must fit exactly: never a silent copy."""
     if not isinstance(out, np.ndarray):
         raise TypeError(f"out must be a NumPy array, got {type(out).__name__}")
-    if out.dtype != dtype or out.shape != (size,) or not out.flags.c_contiguous or not out.flags.writeable:
+    if out.dtype != dtype or out.shape != shape or not out.flags.c_contiguous or not out.flags.writeable:
         raise TypeError(
-            f"out must be a writeable C-contiguous {dtype} array of shape ({size},), "
+            f"out must be a writeable C-contiguous {dtype} array of shape {shape}, "
             f"got {out.dtype} of shape {out.shape}"
             + ("" if out.flags.writeable else " (read-only)")
         )

@@ -25,10 +25,11 @@ namespace descend {
 struct GradientWorkspace {
   std::vector<double> partials;  // one slot of (features + 2) doubles per chunk
 
-  /// Sizes the scratch for calls over up to `rows` rows of `features` features.
-  void reserve(index_t rows, index_t features) {
-    const Partition p = make_partition(rows, features);
-    if (p.chunks > 1) partials.reserve(static_cast<size_t>(p.chunks * (features + 2)));
+  /// Sizes the scratch for calls over up to `rows` rows of `features`
+  /// features with `outputs` predictions per row.
+  void reserve(index_t rows, index_t features, index_t outputs) {
+    const Partition p = make_partition(rows, features * outputs);
+    if (p.chunks > 1) partials.reserve(static_cast<size_t>(p.chunks * ((features + 1) * outputs + 1)));
   }
 };
 
@@ -60,8 +61,9 @@ inline void axpy(double* acc, double a, const T* x, index_t n) {
 // returns sum w_i loss_i. Row-major: each row is a contiguous run of X.
 template <class T, class Loss, class Rows>
 double chunk_row_major(const Dataset<T>& data, const Rows& rows, index_t k0, index_t k1,
-                       const T* coef, double intercept, const Loss& loss, double* g) {
+                       const T* coef, const Loss& loss, double* g) {
   const index_t d = data.features();
+  const double intercept = double(coef[d]);
   double value = 0.0;
   for (index_t k = k0; k < k1; ++k) {
     const index_t i = rows.row(k);
@@ -77,20 +79,22 @@ double chunk_row_major(const Dataset<T>& data, const Rows& rows, index_t k0, ind
   return value;
 }
 
-// Column-major: rows are processed in blocks of `block` so the block's
-// slice of every column, read for the predictions, is still in cache when
-// it is read again for the gradient.
+// Rows per block of the column-major kernels: the block's slice of every
+// column, read for the predictions, is still in cache when it is read
+// again for the gradient.
+constexpr index_t col_block = 256;
+
+// Column-major, one prediction per row.
 template <class T, class Loss, class Rows>
 double chunk_col_major(const Dataset<T>& data, const Rows& rows, index_t k0, index_t k1,
-                       const T* coef, double intercept, const Loss& loss, double* g) {
-  constexpr index_t block = 256;
+                       const T* coef, const Loss& loss, double* g) {
   const index_t d = data.features();
   const index_t n = data.rows();
   double value = 0.0;
-  double p[block];
-  for (index_t kb = k0; kb < k1; kb += block) {
-    const index_t nb = std::min(block, k1 - kb);
-    for (index_t t = 0; t < nb; ++t) p[t] = intercept;
+  double p[col_block];
+  for (index_t kb = k0; kb < k1; kb += col_block) {
+    const index_t nb = std::min(col_block, k1 - kb);
+    for (index_t t = 0; t < nb; ++t) p[t] = double(coef[d]);
     for (index_t j = 0; j < d; ++j) {
       const T* col = data.X.data + j * n;
       const double cj = double(coef[j]);
@@ -119,73 +123,125 @@ double chunk_col_major(const Dataset<T>& data, const Rows& rows, index_t k0, ind
   return value;
 }
 
-template <class T, class Loss, class Rows>
-double chunk_sum(const Dataset<T>& data, const Rows& rows, index_t k0, index_t k1,
-                 const T* coef, double intercept, const Loss& loss, double* g) {
+// Softmax, k predictions per row: coef is (d, k) row-major followed by the
+// k intercepts, g has the same layout. The rows of a block are handled
+// together so each column (column-major X) or row (row-major X) of the
+// block is read from cache for the gradient.
+template <class T, class Rows>
+double chunk_softmax(const Dataset<T>& data, const Rows& rows, index_t k0, index_t k1,
+                     const T* coef, const SoftmaxLoss& loss, double* g) {
   const index_t d = data.features();
-  std::fill(g, g + d + 1, 0.0);
-  if (data.X.layout == Layout::RowMajor)
-    return chunk_row_major(data, rows, k0, k1, coef, intercept, loss, g);
-  return chunk_col_major(data, rows, k0, k1, coef, intercept, loss, g);
+  const index_t n = data.rows();
+  const index_t k = loss.k;
+  const bool row_major = data.X.layout == Layout::RowMajor;
+  // x_ij of the block's row t, for either layout.
+  auto x = [&](index_t i, index_t j) {
+    return double(row_major ? data.X.data[i * d + j] : data.X.data[j * n + i]);
+  };
+  const T* intercept = coef + d * k;
+  double value = 0.0;
+  // One allocation per chunk (>= 2^15 elements of work): negligible.
+  std::vector<double> block(static_cast<size_t>(col_block * k)), deriv(static_cast<size_t>(k));
+  double* p = block.data();
+  for (index_t kb = k0; kb < k1; kb += col_block) {
+    const index_t nb = std::min(col_block, k1 - kb);
+    for (index_t t = 0; t < nb; ++t)
+      for (index_t c = 0; c < k; ++c) p[t * k + c] = double(intercept[c]);
+    for (index_t t = 0; t < nb; ++t) {
+      const index_t i = rows.row(kb + t);
+      double* pt = p + t * k;
+      for (index_t j = 0; j < d; ++j) axpy(pt, x(i, j), coef + j * k, k);
+    }
+    for (index_t t = 0; t < nb; ++t) {  // p becomes w_i dloss/dp_i
+      const index_t i = rows.row(kb + t);
+      const double w = data.weight(i);
+      double* pt = p + t * k;
+      value += w * loss.eval(pt, double(data.y[i]), deriv.data());
+      for (index_t c = 0; c < k; ++c) {
+        pt[c] = w * deriv[static_cast<size_t>(c)];
+        g[d * k + c] += pt[c];
+      }
+    }
+    for (index_t t = 0; t < nb; ++t) {
+      const index_t i = rows.row(kb + t);
+      for (index_t j = 0; j < d; ++j) axpy(g + j * k, x(i, j), p + t * k, k);
+    }
+  }
+  return value;
 }
 
-// Sum over all chunks of `rows` into g[0..d], in chunk order. No exception
-// can be thrown inside the parallel region: it only does arithmetic.
+// Sum over rows k0..k1-1 into g (zeroed first).
 template <class T, class Loss, class Rows>
-double sum_loss_grad(const Dataset<T>& data, const Rows& rows, const T* coef, double intercept,
-                     const Loss& loss, double* g, int n_threads, GradientWorkspace& ws) {
-  const index_t d = data.features();
-  const Partition part = make_partition(rows.count, d);
-  if (part.chunks <= 1) return chunk_sum(data, rows, 0, rows.count, coef, intercept, loss, g);
+double chunk_sum(const Dataset<T>& data, const Rows& rows, index_t k0, index_t k1,
+                 const T* coef, const Loss& loss, double* g) {
+  const index_t k = loss_outputs(loss);
+  std::fill(g, g + (data.features() + 1) * k, 0.0);
+  if constexpr (is_multi_output<Loss>) {
+    return chunk_softmax(data, rows, k0, k1, coef, loss, g);
+  } else {
+    if (data.X.layout == Layout::RowMajor)
+      return chunk_row_major(data, rows, k0, k1, coef, loss, g);
+    return chunk_col_major(data, rows, k0, k1, coef, loss, g);
+  }
+}
 
-  const index_t slot = d + 2;  // d gradient entries, intercept, loss value
+// Sum over all chunks of `rows` into g[0..(d+1)k), in chunk order. No
+// exception can be thrown inside the parallel region: it only does arithmetic.
+template <class T, class Loss, class Rows>
+double sum_loss_grad(const Dataset<T>& data, const Rows& rows, const T* coef, const Loss& loss,
+                     double* g, int n_threads, GradientWorkspace& ws) {
+  const index_t k = loss_outputs(loss);
+  const index_t n_grad = (data.features() + 1) * k;
+  const Partition part = make_partition(rows.count, data.features() * k);
+  if (part.chunks <= 1) return chunk_sum(data, rows, 0, rows.count, coef, loss, g);
+
+  const index_t slot = n_grad + 1;  // the chunk's gradient, then its loss sum
+  const bool parallel = worth_threading(rows.count * data.features() * k, part.chunks, n_threads);
+  (void)parallel;
   ws.partials.resize(static_cast<size_t>(part.chunks * slot));
   double* partials = ws.partials.data();
-  const bool parallel = worth_threading(rows.count * d, part.chunks, n_threads);
-  (void)parallel;
   DESCEND_OMP(omp parallel for schedule(static) num_threads(n_threads) if (parallel))
   for (index_t c = 0; c < part.chunks; ++c) {
     double* s = partials + c * slot;
-    s[d + 1] = chunk_sum(data, rows, part.begin(c), part.end(c), coef, intercept, loss, s);
+    s[n_grad] = chunk_sum(data, rows, part.begin(c), part.end(c), coef, loss, s);
   }
   const bool parallel_sum = worth_threading(part.chunks * slot, slot, n_threads);
   (void)parallel_sum;
   DESCEND_OMP(omp parallel for schedule(static) num_threads(n_threads) if (parallel_sum))
-  for (index_t j = 0; j <= d; ++j) {
+  for (index_t j = 0; j < n_grad; ++j) {
     double acc = 0.0;
     for (index_t c = 0; c < part.chunks; ++c) acc += partials[c * slot + j];
     g[j] = acc;
   }
   double value = 0.0;
-  for (index_t c = 0; c < part.chunks; ++c) value += partials[c * slot + d + 1];
+  for (index_t c = 0; c < part.chunks; ++c) value += partials[c * slot + n_grad];
   return value;
 }
 
 }  // namespace detail
 
-/// Data term and its gradient over `rows`:
+/// Data term and its gradient over `rows` at theta (see ParamLayout):
 /// returns J_data = (1/m) sum w_i loss(p_i, y_i) and writes
-/// grad[j] = (1/m) sum w_i loss'(p_i, y_i) x_ij for j < d and the
-/// intercept's (1/m) sum w_i loss'(p_i, y_i) to grad[d] (grad has d + 1 entries).
+/// grad = (1/m) sum w_i dloss(p_i, y_i)/dtheta, (d + 1) k entries.
 template <class T, class Rows>
-double mean_loss_grad(const Dataset<T>& data, const Rows& rows, const T* coef, double intercept,
+double mean_loss_grad(const Dataset<T>& data, const Rows& rows, const T* theta,
                       const LossSpec& loss, double* grad, int n_threads, GradientWorkspace& ws) {
-  const index_t d = data.features();
+  const index_t n_grad = (data.features() + 1) * loss.outputs();
   const double sum = visit_loss(loss, [&](const auto& l) {
-    return detail::sum_loss_grad(data, rows, coef, intercept, l, grad, n_threads, ws);
+    return detail::sum_loss_grad(data, rows, theta, l, grad, n_threads, ws);
   });
   const double inv_m = 1.0 / double(rows.count);
-  for (index_t j = 0; j <= d; ++j) grad[j] *= inv_m;
+  for (index_t j = 0; j < n_grad; ++j) grad[j] *= inv_m;
   return sum * inv_m;
 }
 
-/// Adds the l2 term: J += (l2/2) ||coef||^2 and grad[j] += l2 coef_j (j < d);
-/// the intercept is never regularised.
+/// Adds the l2 term: J += (l2/2) ||coef||^2 and grad[j] += l2 coef_j over
+/// the n_coef coefficients; the intercept is never regularised.
 template <class T>
-double add_l2(double value, const T* coef, index_t d, double l2, double* grad) {
+double add_l2(double value, const T* coef, index_t n_coef, double l2, double* grad) {
   if (l2 == 0.0) return value;
   double sq = 0.0;
-  for (index_t j = 0; j < d; ++j) {
+  for (index_t j = 0; j < n_coef; ++j) {
     const double c = double(coef[j]);
     sq += c * c;
     grad[j] += l2 * c;
@@ -194,30 +250,30 @@ double add_l2(double value, const T* coef, index_t d, double l2, double* grad) {
 }
 
 /// The full objective over all rows, as descend.loss_grad returns it:
-/// J = (1/n) sum w_i loss(p_i, y_i) + (l2/2) ||coef||^2, grad_out = dJ/dcoef
-/// (in the data's dtype), and dJ/dintercept as the return's second member.
-struct LossGradValue {
-  double loss = 0.0;
-  double grad_intercept = 0.0;
-};
-
+///   J = (1/n) sum w_i loss(p_i, y_i) + (l2/2) ||coef||^2
+/// coef has d k entries ((d, k) row-major), intercept k. Writes dJ/dcoef
+/// to grad_coef (the data's dtype) and dJ/dintercept to grad_intercept
+/// (k doubles); returns J.
 template <class T>
-LossGradValue loss_grad(const Dataset<T>& data, const T* coef, double intercept,
-                        const LossSpec& loss, double l2, T* grad_out, int n_threads = 0,
-                        bool check_finite = true) {
+double loss_grad(const Dataset<T>& data, const T* coef, const T* intercept, const LossSpec& loss,
+                 double l2, T* grad_coef, double* grad_intercept, int n_threads = 0,
+                 bool check_finite = true) {
   validate_dataset(data, check_finite, n_threads);
+  validate_loss(loss);
   validate_targets(data.y, loss);
   validate_non_negative(l2, "l2");
-  if (!std::isfinite(intercept)) detail::invalid("intercept must be finite, got ", intercept);
-  const index_t d = data.features();
+  const ParamLayout layout{data.features(), loss.outputs()};
+  std::vector<T> theta(coef, coef + layout.coef_size());
+  theta.insert(theta.end(), intercept, intercept + layout.outputs);
+  validate_start(theta.data(), layout, "coef", "intercept");
   GradientWorkspace ws;
-  std::vector<double> grad(static_cast<size_t>(d + 1));
-  const RowRange all{0, data.rows()};
-  double value = mean_loss_grad(data, all, coef, intercept, loss, grad.data(),
+  std::vector<double> grad(static_cast<size_t>(layout.size()));
+  double value = mean_loss_grad(data, RowRange{0, data.rows()}, theta.data(), loss, grad.data(),
                                 resolve_threads(n_threads), ws);
-  value = add_l2(value, coef, d, l2, grad.data());
-  for (index_t j = 0; j < d; ++j) grad_out[j] = static_cast<T>(grad[j]);
-  return {value, grad[d]};
+  value = add_l2(value, theta.data(), layout.coef_size(), l2, grad.data());
+  for (index_t j = 0; j < layout.coef_size(); ++j) grad_coef[j] = static_cast<T>(grad[j]);
+  std::copy(grad.begin() + layout.coef_size(), grad.end(), grad_intercept);
+  return value;
 }
 
 }  // namespace descend

@@ -1,34 +1,244 @@
-// Update rules: in-place kernels over the flat parameter vector
-// theta = (coef, intercept), one fused loop per step. Parameters stay in
-// the caller's dtype; gradients arrive in double.
+// Update rules: in-place kernels over contiguous buffers, one fused loop
+// over parameters, gradient and state per step. Definitions, defaults and
+// bias correction follow PyTorch's torch.optim; arithmetic is in double,
+// parameters and state stay in the caller's dtype T, the gradient may be
+// double (the solver) or T (descend.optim over the user's arrays).
+//
+// Each rule is a small struct of hyper-parameters with
+//   name        the public name (optimizer= in descend.fit)
+//   slots       how many state buffers of the parameters' size it keeps
+//               (zero-initialised by the caller before the first step)
+//   params(f)   calls f(name, member) for each hyper-parameter
+//   validate()  throws std::invalid_argument naming a bad hyper-parameter
+//   prepare(lr, t)  the elementwise update of step t = 1, 2, ...
+// and step() applies it to every element (in parallel for large n).
 #pragma once
 
+#include <cmath>
 #include <variant>
 
 #include "config.hpp"
+#include "errors.hpp"
 
 namespace descend {
 
-/// Plain gradient descent: theta <- theta - lr * g.
-struct GD {
-  /// Sizes per-run state for n parameters (GD has none).
-  void start(index_t /*n*/) {}
+/// The buffers one step works on: n parameters, their gradient and the
+/// rule's state buffers (unused ones may be null).
+template <class T, class G>
+struct StepBuffers {
+  T* param = nullptr;
+  const G* grad = nullptr;
+  T* state0 = nullptr;
+  T* state1 = nullptr;
+  index_t size = 0;
+};
 
-  template <class T>
-  void step(T* theta, const double* g, index_t n, double lr) {
-    for (index_t j = 0; j < n; ++j) theta[j] = static_cast<T>(double(theta[j]) - lr * g[j]);
+namespace detail {
+
+// Below this many parameters a step runs on one thread: a parallel region
+// costs more than the loop.
+constexpr index_t parallel_update_min = index_t{1} << 16;
+
+inline void check_unit_interval(double v, const char* name) {
+  if (!(v >= 0.0 && v < 1.0)) invalid(name, " must be in [0, 1), got ", v);
+}
+
+inline void check_positive(double v, const char* name) {
+  if (!(v > 0.0) || !std::isfinite(v)) invalid(name, " must be a finite number > 0, got ", v);
+}
+
+// One step of `rule` over every element; elementwise, so any thread count
+// gives bitwise the same result.
+template <class Rule, class T, class G>
+void apply_step(const Rule& rule, const StepBuffers<T, G>& b, double lr, long long t, int n_threads) {
+  const auto step = rule.prepare(lr, t);
+  const bool parallel = n_threads > 1 && b.size >= parallel_update_min;
+  (void)parallel;
+  DESCEND_OMP(omp parallel for schedule(static) num_threads(n_threads) if (parallel))
+  for (index_t j = 0; j < b.size; ++j) {
+    double p = double(b.param[j]);
+    double s0 = b.state0 ? double(b.state0[j]) : 0.0;
+    double s1 = b.state1 ? double(b.state1[j]) : 0.0;
+    step(p, double(b.grad[j]), s0, s1);
+    b.param[j] = static_cast<T>(p);
+    if (b.state0) b.state0[j] = static_cast<T>(s0);
+    if (b.state1) b.state1[j] = static_cast<T>(s1);
+  }
+}
+
+}  // namespace detail
+
+// Each rule's prepare(lr, t) folds the per-step constants (bias
+// corrections, decay factors) once and returns the elementwise update
+// f(p, g, s0, s1), applied to every parameter.
+
+/// gd: p <- p - lr g.
+struct GD {
+  static constexpr const char* name = "gd";
+  static constexpr int slots = 0;
+  template <class F> void params(F&&) {}
+  void validate() const {}
+  auto prepare(double lr, long long) const {
+    return [lr](double& p, double g, double&, double&) { p -= lr * g; };
+  }
+};
+
+/// momentum (heavy ball, torch.optim.SGD with momentum, dampening 0):
+/// b <- momentum b + g; p <- p - lr b.
+struct Momentum {
+  static constexpr const char* name = "momentum";
+  static constexpr int slots = 1;
+  double momentum = 0.9;
+  template <class F> void params(F&& f) { f("momentum", momentum); }
+  void validate() const { detail::check_unit_interval(momentum, "momentum"); }
+  auto prepare(double lr, long long) const {
+    return [lr, mu = momentum](double& p, double g, double& b, double&) {
+      b = mu * b + g;
+      p -= lr * b;
+    };
+  }
+};
+
+/// nesterov (torch.optim.SGD with nesterov=True):
+/// b <- momentum b + g; p <- p - lr (g + momentum b).
+struct Nesterov {
+  static constexpr const char* name = "nesterov";
+  static constexpr int slots = 1;
+  double momentum = 0.9;
+  template <class F> void params(F&& f) { f("momentum", momentum); }
+  void validate() const { detail::check_unit_interval(momentum, "momentum"); }
+  auto prepare(double lr, long long) const {
+    return [lr, mu = momentum](double& p, double g, double& b, double&) {
+      b = mu * b + g;
+      p -= lr * (g + mu * b);
+    };
+  }
+};
+
+/// adagrad: s <- s + g^2; p <- p - lr g / (sqrt(s) + epsilon).
+struct Adagrad {
+  static constexpr const char* name = "adagrad";
+  static constexpr int slots = 1;
+  double epsilon = 1e-10;
+  template <class F> void params(F&& f) { f("epsilon", epsilon); }
+  void validate() const { detail::check_positive(epsilon, "epsilon"); }
+  auto prepare(double lr, long long) const {
+    return [lr, eps = epsilon](double& p, double g, double& s, double&) {
+      s += g * g;
+      p -= lr * g / (std::sqrt(s) + eps);
+    };
+  }
+};
+
+/// rmsprop: v <- rho v + (1 - rho) g^2; p <- p - lr g / (sqrt(v) + epsilon).
+struct RMSprop {
+  static constexpr const char* name = "rmsprop";
+  static constexpr int slots = 1;
+  double rho = 0.99;
+  double epsilon = 1e-8;
+  template <class F> void params(F&& f) {
+    f("rho", rho);
+    f("epsilon", epsilon);
+  }
+  void validate() const {
+    detail::check_unit_interval(rho, "rho");
+    detail::check_positive(epsilon, "epsilon");
+  }
+  auto prepare(double lr, long long) const {
+    return [lr, rho = rho, eps = epsilon](double& p, double g, double& v, double&) {
+      v = rho * v + (1.0 - rho) * g * g;
+      p -= lr * g / (std::sqrt(v) + eps);
+    };
+  }
+};
+
+/// adam: m <- b1 m + (1 - b1) g; v <- b2 v + (1 - b2) g^2;
+/// p <- p - (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + epsilon).
+struct Adam {
+  static constexpr const char* name = "adam";
+  static constexpr int slots = 2;
+  double beta_1 = 0.9;
+  double beta_2 = 0.999;
+  double epsilon = 1e-8;
+  template <class F> void params(F&& f) {
+    f("beta_1", beta_1);
+    f("beta_2", beta_2);
+    f("epsilon", epsilon);
+  }
+  void validate() const {
+    detail::check_unit_interval(beta_1, "beta_1");
+    detail::check_unit_interval(beta_2, "beta_2");
+    detail::check_positive(epsilon, "epsilon");
+  }
+  auto prepare(double lr, long long t) const {
+    const double step = lr / (1.0 - std::pow(beta_1, double(t)));
+    const double root_c2 = std::sqrt(1.0 - std::pow(beta_2, double(t)));
+    return [=, b1 = beta_1, b2 = beta_2, eps = epsilon](double& p, double g, double& m, double& v) {
+      m = b1 * m + (1.0 - b1) * g;
+      v = b2 * v + (1.0 - b2) * g * g;
+      p -= step * m / (std::sqrt(v) / root_c2 + eps);
+    };
+  }
+};
+
+/// adamw: p <- p (1 - lr weight_decay), then the adam step (decoupled decay).
+struct AdamW {
+  static constexpr const char* name = "adamw";
+  static constexpr int slots = 2;
+  double beta_1 = 0.9;
+  double beta_2 = 0.999;
+  double epsilon = 1e-8;
+  double weight_decay = 1e-2;
+  template <class F> void params(F&& f) {
+    f("beta_1", beta_1);
+    f("beta_2", beta_2);
+    f("epsilon", epsilon);
+    f("weight_decay", weight_decay);
+  }
+  void validate() const {
+    Adam{beta_1, beta_2, epsilon}.validate();
+    if (!(weight_decay >= 0.0) || !std::isfinite(weight_decay))
+      detail::invalid("weight_decay must be a finite number >= 0, got ", weight_decay);
+  }
+  auto prepare(double lr, long long t) const {
+    const auto adam = Adam{beta_1, beta_2, epsilon}.prepare(lr, t);
+    const double decay = 1.0 - lr * weight_decay;
+    return [=](double& p, double g, double& m, double& v) {
+      p *= decay;
+      adam(p, g, m, v);
+    };
   }
 };
 
 /// Any update rule; the solver visits it once per run, so each rule gets
 /// its own inlined loop.
-using UpdateRule = std::variant<GD>;
+using UpdateRule = std::variant<GD, Momentum, Nesterov, Adagrad, RMSprop, Adam, AdamW>;
 
 inline const char* optimizer_name(const UpdateRule& rule) {
-  switch (rule.index()) {
-    case 0: return "gd";
-  }
-  return "?";
+  return std::visit([](const auto& r) { return r.name; }, rule);
+}
+
+inline int optimizer_slots(const UpdateRule& rule) {
+  return std::visit([](const auto& r) { return r.slots; }, rule);
+}
+
+/// Whether learning_rate="auto" (1/L) suits the rule: the plain and
+/// momentum rules; the adaptive ones scale their own steps.
+inline bool takes_auto_learning_rate(const UpdateRule& rule) {
+  return std::holds_alternative<GD>(rule) || std::holds_alternative<Momentum>(rule) ||
+         std::holds_alternative<Nesterov>(rule);
+}
+
+inline void validate_rule(const UpdateRule& rule) {
+  std::visit([](const auto& r) { r.validate(); }, rule);
+}
+
+/// One step of `rule` in place: t counts steps from 1 (Adam's bias
+/// correction); state buffers must hold optimizer_slots(rule) arrays.
+template <class T, class G>
+void step(const UpdateRule& rule, const StepBuffers<T, G>& buffers, double lr, long long t,
+          int n_threads = 1) {
+  std::visit([&](const auto& r) { detail::apply_step(r, buffers, lr, t, n_threads); }, rule);
 }
 
 }  // namespace descend

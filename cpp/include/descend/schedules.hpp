@@ -1,18 +1,85 @@
-// Learning-rate schedules: the step size used for update t (t = 0, 1, ...).
+// Learning-rate schedules: the step size used for update t (t = 0, 1, ...;
+// the solver counts updates, so for sgd and minibatch t runs across epochs).
 #pragma once
+
+#include <algorithm>
+#include <cmath>
+
+#include "errors.hpp"
 
 namespace descend {
 
-enum class ScheduleKind { Constant };
+enum class ScheduleKind { Constant, InverseScaling, Exponential, Step, Cosine };
 
-/// A learning-rate schedule; `eta0` is the initial rate.
-/// Constant: eta_t = eta0.
+/// A learning-rate schedule with initial rate eta0:
+///   Constant        eta_t = eta0
+///   InverseScaling  eta_t = eta0 / (t + 1)^power_t
+///   Exponential     eta_t = eta0 gamma^t
+///   Step            eta_t = eta0 gamma^floor(t / step_size)
+///   Cosine          eta_t = eta_min + (eta0 - eta_min) (1 + cos(pi min(t, t_max) / t_max)) / 2
+///                   (stays at eta_min after t_max)
 struct Schedule {
   ScheduleKind kind = ScheduleKind::Constant;
   double eta0 = 0.01;
+  double power_t = 0.25;
+  double gamma = 0.1;
+  long long step_size = 1;
+  long long t_max = 1;
+  double eta_min = 0.0;
+
+  static Schedule constant(double eta0) { return {ScheduleKind::Constant, eta0}; }
 
   /// Step size for update number t (0-based).
-  double at(long long /*t*/) const { return eta0; }
+  double at(long long t) const {
+    switch (kind) {
+      case ScheduleKind::Constant: return eta0;
+      case ScheduleKind::InverseScaling: return eta0 / std::pow(double(t) + 1.0, power_t);
+      case ScheduleKind::Exponential: return eta0 * std::pow(gamma, double(t));
+      case ScheduleKind::Step: return eta0 * std::pow(gamma, double(t / step_size));
+      case ScheduleKind::Cosine: {
+        const double pi = 3.14159265358979323846;
+        const double frac = double(std::min(t, t_max)) / double(t_max);
+        return eta_min + (eta0 - eta_min) * 0.5 * (1.0 + std::cos(pi * frac));
+      }
+    }
+    return eta0;
+  }
 };
+
+inline const char* schedule_name(ScheduleKind kind) {
+  switch (kind) {
+    case ScheduleKind::Constant: return "Constant";
+    case ScheduleKind::InverseScaling: return "InverseScaling";
+    case ScheduleKind::Exponential: return "Exponential";
+    case ScheduleKind::Step: return "Step";
+    case ScheduleKind::Cosine: return "Cosine";
+  }
+  return "?";
+}
+
+/// Checks a schedule's parameters; messages name them as descend.schedules does.
+inline void validate_schedule(const Schedule& s) {
+  using detail::invalid;
+  if (!(s.eta0 > 0) || !std::isfinite(s.eta0))
+    invalid("learning_rate must be a finite number > 0, got ", s.eta0);
+  switch (s.kind) {
+    case ScheduleKind::Constant: break;
+    case ScheduleKind::InverseScaling:
+      if (!(s.power_t >= 0) || !std::isfinite(s.power_t))
+        invalid("power_t must be a finite number >= 0, got ", s.power_t);
+      break;
+    case ScheduleKind::Exponential:
+    case ScheduleKind::Step:
+      if (!(s.gamma > 0 && s.gamma <= 1)) invalid("gamma must be in (0, 1], got ", s.gamma);
+      if (s.kind == ScheduleKind::Step && s.step_size < 1)
+        invalid("step_size must be >= 1, got ", s.step_size);
+      break;
+    case ScheduleKind::Cosine:
+      if (s.t_max < 1) invalid("t_max must be >= 1, got ", s.t_max);
+      if (!(s.eta_min >= 0 && s.eta_min <= s.eta0))
+        invalid("eta_min must be in [0, eta0], got ", s.eta_min);
+      break;
+  }
+}
 
 }  // namespace descend

@@ -20,6 +20,7 @@
 #include "optimizers.hpp"
 #include "random.hpp"
 #include "schedules.hpp"
+#include "step_size.hpp"
 #include "stopping.hpp"
 #include "validation.hpp"
 
@@ -44,6 +45,7 @@ struct FitOptions {
   Method method = Method::Batch;   ///< which rows each update uses
   UpdateRule optimizer = GD{};     ///< the update rule
   Schedule learning_rate;          ///< step size for update t
+  bool auto_learning_rate = false; ///< ignore learning_rate: use 1/L (step_size.hpp)
   index_t batch_size = 32;         ///< rows per update for minibatch
   StoppingRule stopping;           ///< max_iter, tol, gtol, divergence
   double l2 = 0.0;                 ///< (l2/2) ||coef||^2 in the objective
@@ -58,12 +60,12 @@ struct FitOptions {
 /// What the observer sees after each iteration (batch) or epoch.
 template <class T>
 struct Progress {
-  index_t iteration = 0;     ///< iterations/epochs completed so far
-  double objective = 0.0;    ///< J of this check (see loss_history)
-  double grad_norm = 0.0;    ///< ||g||_2 of the last gradient (NaN before any)
-  const T* coef = nullptr;   ///< current coefficients (features entries)
-  index_t features = 0;
-  T intercept = 0;
+  index_t iteration = 0;         ///< iterations/epochs completed so far
+  double objective = 0.0;        ///< J of this check (see loss_history)
+  double grad_norm = 0.0;        ///< ||g||_2 of the last gradient (NaN before any)
+  const T* coef = nullptr;       ///< current coefficients, (d, k) row-major
+  const T* intercept = nullptr;  ///< current intercepts, k entries
+  ParamLayout layout;
 };
 
 /// Hooks into a run. Both may throw to abort it (the exception propagates
@@ -85,11 +87,17 @@ struct FitReport {
   std::string message;
   std::vector<double> loss_history;   ///< one objective per iteration/epoch
   double grad_norm = std::nan("");    ///< ||g||_2 of the last gradient computed
+  double learning_rate = 0.0;         ///< eta_0 used (1/L with auto_learning_rate)
 };
 
 /// Checks options before any work; messages name descend.fit's arguments.
 inline void validate_options(const FitOptions& o) {
-  validate_positive(o.learning_rate.eta0, "learning_rate");
+  validate_loss(o.loss);
+  validate_rule(o.optimizer);
+  if (!o.auto_learning_rate) validate_schedule(o.learning_rate);
+  if (o.auto_learning_rate && !takes_auto_learning_rate(o.optimizer))
+    detail::invalid("learning_rate='auto' sets 1/L for optimizer 'gd', 'momentum' or 'nesterov'; "
+                    "optimizer='", optimizer_name(o.optimizer), "' adapts its own steps: pass a number");
   if (o.batch_size < 1) detail::invalid("batch_size must be >= 1, got ", o.batch_size);
   // max_iter = 0 is allowed: it validates the input and returns the start.
   if (o.stopping.max_iter < 0) detail::invalid("max_iter must be >= 0, got ", o.stopping.max_iter);
@@ -136,8 +144,8 @@ class PollTimer {
 
 // coef_j <- sign(coef_j) max(|coef_j| - threshold, 0)
 template <class T>
-void soft_threshold(T* coef, index_t d, double threshold) {
-  for (index_t j = 0; j < d; ++j) {
+void soft_threshold(T* coef, index_t n, double threshold) {
+  for (index_t j = 0; j < n; ++j) {
     const double c = double(coef[j]);
     const double shrunk = std::fabs(c) - threshold;
     coef[j] = static_cast<T>(shrunk > 0 ? std::copysign(shrunk, c) : 0.0);
@@ -145,48 +153,59 @@ void soft_threshold(T* coef, index_t d, double threshold) {
 }
 
 template <class T>
-double l1_norm(const T* coef, index_t d) {
+double l1_norm(const T* coef, index_t n) {
   double s = 0.0;
-  for (index_t j = 0; j < d; ++j) s += std::fabs(double(coef[j]));
+  for (index_t j = 0; j < n; ++j) s += std::fabs(double(coef[j]));
   return s;
 }
 
-// The state one run works on: theta = (coef, intercept) in T, the gradient
-// in double, and the scratch of the gradient kernel. Sized once per run.
+// The state one run works on: theta = (coef, intercept) in T (ParamLayout),
+// the gradient in double, the update rule's state buffers in T and the
+// scratch of the gradient kernel. Sized once per run. The learnt
+// parameters theta[0 .. n_params) are contiguous: coef, then the
+// intercepts when they are learnt.
 template <class T>
 struct RunState {
   const Dataset<T>& data;
   const FitOptions& opt;
-  index_t d;
-  index_t n_params;          // d, plus 1 when the intercept is learnt
-  std::vector<T> theta;      // coef[0..d), intercept at [d]
-  std::vector<double> grad;  // d + 1 entries
+  ParamLayout layout;
+  index_t n_coef;
+  index_t n_params;
+  std::vector<T> theta;
+  std::vector<double> grad;
+  std::vector<T> state0, state1;  // the update rule's buffers, zero at the start
+  long long steps = 0;            // updates so far
   GradientWorkspace ws;
   int n_threads;
 
-  RunState(const Dataset<T>& data_, const FitOptions& opt_, const T* coef, T intercept)
-      : data(data_), opt(opt_), d(data_.features()),
-        n_params(data_.features() + (opt_.fit_intercept ? 1 : 0)),
-        theta(coef, coef + data_.features()), grad(static_cast<size_t>(data_.features() + 1)),
+  RunState(const Dataset<T>& data_, const FitOptions& opt_, const T* coef, const T* intercept)
+      : data(data_), opt(opt_), layout{data_.features(), opt_.loss.outputs()},
+        n_coef(layout.coef_size()),
+        n_params(layout.coef_size() + (opt_.fit_intercept ? layout.outputs : 0)),
+        theta(coef, coef + layout.coef_size()), grad(static_cast<size_t>(layout.size())),
         n_threads(resolve_threads(opt_.n_threads)) {
-    theta.push_back(intercept);
+    theta.insert(theta.end(), intercept, intercept + layout.outputs);
+    const int slots = optimizer_slots(opt.optimizer);
+    if (slots >= 1) state0.assign(static_cast<size_t>(n_params), T(0));
+    if (slots >= 2) state1.assign(static_cast<size_t>(n_params), T(0));
   }
 
   // Objective and gradient over `rows` at the current theta.
   template <class Rows>
   double objective_grad(const Rows& rows) {
-    double j = mean_loss_grad(data, rows, theta.data(), double(theta[static_cast<size_t>(d)]),
-                              opt.loss, grad.data(), n_threads, ws);
-    j = add_l2(j, theta.data(), d, opt.l2, grad.data());
-    if (opt.l1 > 0) j += opt.l1 * l1_norm(theta.data(), d);
+    double j = mean_loss_grad(data, rows, theta.data(), opt.loss, grad.data(), n_threads, ws);
+    j = add_l2(j, theta.data(), n_coef, opt.l2, grad.data());
+    if (opt.l1 > 0) j += opt.l1 * l1_norm(theta.data(), n_coef);
     return j;
   }
 
   // One update with step size lr, then the l1 proximal step.
   template <class Rule>
-  void update(Rule& rule, double lr) {
-    rule.step(theta.data(), grad.data(), n_params, lr);
-    if (opt.l1 > 0) soft_threshold(theta.data(), d, lr * opt.l1);
+  void update(const Rule& rule, double lr) {
+    const StepBuffers<T, double> b{theta.data(), grad.data(), state0.empty() ? nullptr : state0.data(),
+                                   state1.empty() ? nullptr : state1.data(), n_params};
+    detail::apply_step(rule, b, lr, ++steps, n_threads);
+    if (opt.l1 > 0) soft_threshold(theta.data(), n_coef, lr * opt.l1);
   }
 
   // ||g||_2 over the learnt parameters (the smooth part's gradient).
@@ -204,7 +223,7 @@ struct RunState {
     double s = 0.0;
     for (index_t j = 0; j < n_params; ++j) {
       double gj = grad[static_cast<size_t>(j)];
-      if (j < d) {
+      if (j < n_coef) {
         const double t = double(theta[static_cast<size_t>(j)]);
         const double z = t - lr * gj;
         const double shrunk = std::fabs(z) - lr * opt.l1;
@@ -216,7 +235,7 @@ struct RunState {
   }
 
   Progress<T> progress(index_t iteration, double objective, double grad_norm) const {
-    return {iteration, objective, grad_norm, theta.data(), d, theta[static_cast<size_t>(d)]};
+    return {iteration, objective, grad_norm, theta.data(), theta.data() + n_coef, layout};
   }
 };
 
@@ -263,7 +282,7 @@ Status record(RunState<T>& st, StoppingMonitor& monitor, FitReport& report,
 }
 
 template <class T, class Rule>
-Status run_batch(RunState<T>& st, Rule& rule, FitReport& report, const Observer<T>* obs) {
+Status run_batch(RunState<T>& st, const Rule& rule, FitReport& report, const Observer<T>* obs) {
   StoppingMonitor monitor(st.opt.stopping);
   PollTimer<T> timer(obs);
   const RowRange all{0, st.data.rows()};
@@ -273,31 +292,30 @@ Status run_batch(RunState<T>& st, Rule& rule, FitReport& report, const Observer<
     const Status s = record(st, monitor, report, obs, objective, st.step_norm(lr));
     if (s != Status::Running) return s;
     st.update(rule, lr);
-    timer.tick(all.count * st.d);
+    timer.tick(all.count * st.n_coef);
   }
   return Status::MaxIter;
 }
 
 // sgd is minibatch with batch_size 1.
 template <class T, class Rule>
-Status run_epochs(RunState<T>& st, Rule& rule, index_t batch_size, FitReport& report,
+Status run_epochs(RunState<T>& st, const Rule& rule, index_t batch_size, FitReport& report,
                   const Observer<T>* obs) {
   StoppingMonitor monitor(st.opt.stopping);
   PollTimer<T> timer(obs);
   const index_t n = st.data.rows();
   std::vector<index_t> order(st.opt.shuffle ? static_cast<size_t>(n) : 0);
   Random rng(st.opt.seed);
-  long long t = 0;  // updates so far: the schedule's clock
   for (index_t epoch = 0; epoch < st.opt.stopping.max_iter; ++epoch) {
     if (st.opt.shuffle) shuffled_order(order, rng);
     double sum = 0.0;
     index_t batches = 0;
-    for (index_t start = 0; start < n; start += batch_size, ++batches, ++t) {
+    for (index_t start = 0; start < n; start += batch_size, ++batches) {
       const index_t count = std::min(batch_size, n - start);
       sum += st.opt.shuffle ? st.objective_grad(RowIndex{order.data() + start, count})
                             : st.objective_grad(RowRange{start, count});
-      st.update(rule, st.opt.learning_rate.at(t));
-      timer.tick(count * st.d);
+      st.update(rule, st.opt.learning_rate.at(st.steps));
+      timer.tick(count * st.n_coef);
     }
     const double objective = sum / double(batches);
     const Status s = record(st, monitor, report, obs, objective, st.grad_norm());
@@ -308,38 +326,53 @@ Status run_epochs(RunState<T>& st, Rule& rule, index_t batch_size, FitReport& re
 
 }  // namespace detail
 
-/// Fits a linear model by gradient descent.
-/// coef (features entries) and intercept hold the starting point on entry
-/// and the result on return. Throws std::invalid_argument for bad input
-/// (before any work) and DivergenceError when the objective diverges.
+/// The options with learning_rate="auto" resolved to a constant 1/L.
 template <class T>
-FitReport fit(const Dataset<T>& data, T* coef, T& intercept, const FitOptions& opt,
+FitOptions resolve_learning_rate(const Dataset<T>& data, const FitOptions& opt) {
+  FitOptions o = opt;
+  if (!opt.auto_learning_rate) return o;
+  const double L = lipschitz_bound(data, opt.loss, opt.method == Method::Batch, opt.fit_intercept,
+                                   opt.l2, resolve_threads(opt.n_threads));
+  // L = 0 only when every gradient is zero (X = 0, no intercept, no l2).
+  o.learning_rate = Schedule::constant(L > 0 ? 1.0 / L : 1.0);
+  o.auto_learning_rate = false;
+  return o;
+}
+
+/// Fits a linear model by gradient descent.
+/// coef ((d, k) row-major, k = opt.loss.outputs()) and intercept (k) hold
+/// the starting point on entry and the result on return. Throws
+/// std::invalid_argument for bad input (before any work) and
+/// DivergenceError when the objective diverges.
+template <class T>
+FitReport fit(const Dataset<T>& data, T* coef, T* intercept, const FitOptions& options,
               const Observer<T>* observer = nullptr) {
-  validate_options(opt);
-  validate_dataset(data, opt.check_finite, opt.n_threads);
-  validate_targets(data.y, opt.loss);
-  validate_start(coef, data.features(), intercept);
+  validate_options(options);
+  validate_dataset(data, options.check_finite, options.n_threads);
+  validate_targets(data.y, options.loss);
+  const FitOptions opt = resolve_learning_rate(data, options);
 
   detail::RunState<T> st(data, opt, coef, intercept);
+  validate_start(st.theta.data(), st.layout, "coef0", "intercept0");
   FitReport report;
-  Status status = std::visit(
-      [&](auto rule) {
-        rule.start(st.n_params);
+  report.learning_rate = opt.learning_rate.eta0;
+  const Status status = std::visit(
+      [&](const auto& rule) {
         switch (opt.method) {
           case Method::Batch:
-            st.ws.reserve(data.rows(), data.features());
+            st.ws.reserve(data.rows(), data.features(), st.layout.outputs);
             return detail::run_batch(st, rule, report, observer);
           case Method::SGD: return detail::run_epochs(st, rule, index_t{1}, report, observer);
           case Method::MiniBatch:
-            st.ws.reserve(opt.batch_size, data.features());
+            st.ws.reserve(opt.batch_size, data.features(), st.layout.outputs);
             return detail::run_epochs(st, rule, opt.batch_size, report, observer);
         }
         return Status::MaxIter;
       },
       opt.optimizer);
 
-  std::copy(st.theta.begin(), st.theta.begin() + data.features(), coef);
-  intercept = st.theta[static_cast<size_t>(data.features())];
+  std::copy(st.theta.begin(), st.theta.begin() + st.n_coef, coef);
+  std::copy(st.theta.begin() + st.n_coef, st.theta.end(), intercept);
   report.n_iter = static_cast<index_t>(report.loss_history.size());
   report.status = status;
   report.converged = converged(status);

@@ -6,6 +6,7 @@
 #include "dataset.hpp"
 #include "errors.hpp"
 #include "losses.hpp"
+#include "params.hpp"
 #include "partition.hpp"
 
 namespace descend {
@@ -73,16 +74,28 @@ void validate_targets(const VectorView<T>& y, const LossSpec& spec) {
   });
 }
 
-/// A finite, non-negative number named `name`.
-/// The starting point must be finite: a NaN there would only surface as a
+/// The parameters must be finite: a NaN there would only surface as a
 /// "diverged" message that blames the learning rate.
 template <class T>
-void validate_start(const T* coef, index_t features, T intercept) {
-  for (index_t j = 0; j < features; ++j)
-    if (!std::isfinite(double(coef[j]))) detail::invalid("coef0 contains NaN or infinity at index ", j);
-  if (!std::isfinite(double(intercept))) detail::invalid("intercept0 must be finite, got ", double(intercept));
+void validate_start(const T* theta, const ParamLayout& layout, const char* coef_name,
+                    const char* intercept_name) {
+  for (index_t j = 0; j < layout.size(); ++j)
+    if (!std::isfinite(double(theta[j]))) {
+      const bool is_coef = j < layout.coef_size();
+      detail::invalid(is_coef ? coef_name : intercept_name, " contains NaN or infinity at index ",
+                      is_coef ? j : j - layout.coef_size());
+    }
 }
 
+/// The loss's own parameters.
+inline void validate_loss(const LossSpec& loss) {
+  if (loss.kind == LossKind::Huber && !(loss.delta > 0 && std::isfinite(loss.delta)))
+    detail::invalid("delta must be a finite number > 0 for loss='huber', got ", loss.delta);
+  if (loss.kind == LossKind::Softmax && loss.n_classes < 2)
+    detail::invalid("loss='softmax' needs at least 2 classes, got ", loss.n_classes);
+}
+
+/// A finite, non-negative number named `name`.
 inline void validate_non_negative(double value, const char* name) {
   if (!(value >= 0.0) || !std::isfinite(value))
     detail::invalid(name, " must be a finite number >= 0, got ", value);
