@@ -2,9 +2,10 @@
 
 from ._core import DivergenceError
 from ._fit import fit, gradient_descent, loss_grad
+from ._minimize import MinimizeResult, minimize
 from ._result import FitResult, IterationState
 from ._threads import get_num_threads, set_num_threads
-from . import reference
+from . import optim, reference, schedules
 
 __version__ = "0.1.0"
 
@@ -12,10 +13,14 @@ __all__ = [
     "DivergenceError",
     "FitResult",
     "IterationState",
+    "MinimizeResult",
     "fit",
     "get_num_threads",
     "gradient_descent",
     "loss_grad",
+    "minimize",
+    "optim",
     "reference",
+    "schedules",
     "set_num_threads",
 ]

@@ -40,31 +40,83 @@ def logistic_derivative(p, y):
     return 0.5 * (1.0 + np.tanh(0.5 * p)) - y
 
 
+def hinge_loss(p, y):
+    """max(0, 1 - s p) with s = 2y - 1"""
+    return np.maximum(0.0, 1.0 - (2.0 * y - 1.0) * p)
+
+
+def hinge_derivative(p, y):
+    """-s where s p < 1, else 0 (0 at the kink)"""
+    s = 2.0 * y - 1.0
+    return np.where(1.0 - s * p > 0, -s, 0.0)
+
+
+def huber_loss(p, y, delta=1.0):
+    """r^2/2 where |r| <= delta, else delta (|r| - delta/2); r = p - y"""
+    r = np.abs(p - y)
+    return np.where(r <= delta, 0.5 * r * r, delta * (r - 0.5 * delta))
+
+
+def huber_derivative(p, y, delta=1.0):
+    """clip(p - y, -delta, delta)"""
+    return np.clip(p - y, -delta, delta)
+
+
+def softmax_loss(P, y):
+    """-log softmax(P_i)_{y_i} per row of the (m, k) predictions P."""
+    top = P.max(axis=1, keepdims=True)
+    lse = top[:, 0] + np.log(np.exp(P - top).sum(axis=1))
+    return lse - P[np.arange(len(y)), y.astype(np.int64)]
+
+
+def softmax_derivative(P, y):
+    """softmax(P_i) - onehot(y_i) per row."""
+    E = np.exp(P - P.max(axis=1, keepdims=True))
+    S = E / E.sum(axis=1, keepdims=True)
+    S[np.arange(len(y)), y.astype(np.int64)] -= 1.0
+    return S
+
+
 LOSSES = {
     "squared": (squared_loss, squared_derivative),
     "logistic": (logistic_loss, logistic_derivative),
+    "hinge": (hinge_loss, hinge_derivative),
+    "huber": (huber_loss, huber_derivative),
+    "softmax": (softmax_loss, softmax_derivative),
 }
+
+# Bound on loss''(p), for learning_rate="auto" (None: no Lipschitz gradient).
+CURVATURE = {"squared": 2.0, "logistic": 0.25, "hinge": None, "huber": 1.0, "softmax": 0.5}
 
 TARGETS = {
     "squared": lambda y: np.ones(len(y), bool),
     "logistic": lambda y: (y == 0) | (y == 1),
+    "hinge": lambda y: (y == 0) | (y == 1),
+    "huber": lambda y: np.ones(len(y), bool),
+    "softmax": lambda y: (y >= 0) & (y == np.floor(y)),
 }
 
 
-def loss_grad(X, y, coef, intercept=0.0, *, loss="squared", sample_weight=None, l2=0.0):
+def loss_grad(X, y, coef, intercept=0.0, *, loss="squared", sample_weight=None, l2=0.0, delta=1.0):
     """(J, grad, grad_intercept) of
-    J = (1/m) sum_i w_i loss(x_i . coef + b, y_i) + (l2/2) ||coef||^2."""
+    J = (1/m) sum_i w_i loss(x_i . coef + b, y_i) + (l2/2) ||coef||^2.
+
+    For softmax coef is (d, k), intercept a number or (k,), and
+    grad_intercept an array of k entries."""
     X = np.asarray(X, np.float64)
     y = np.asarray(y, np.float64)
     coef = np.asarray(coef, np.float64)
     w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, np.float64)
     value, derivative = LOSSES[loss]
+    if loss == "huber":
+        value, derivative = (lambda p, t, f=value: f(p, t, delta)), (lambda p, t, f=derivative: f(p, t, delta))
     m = X.shape[0]
     p = X @ coef + intercept
-    r = w * derivative(p, y)
-    J = np.sum(w * value(p, y)) / m + 0.5 * l2 * coef @ coef
+    r = derivative(p, y) * (w[:, None] if p.ndim == 2 else w)
+    J = np.sum(w * value(p, y)) / m + 0.5 * l2 * np.sum(coef * coef)
     grad = X.T @ r / m + l2 * coef
-    return float(J), grad, float(np.sum(r) / m)
+    gb = np.sum(r, axis=0) / m
+    return float(J), grad, (gb if p.ndim == 2 else float(gb))
 
 
 def gradient_descent(X, y, theta, learning_rate, num_iterations):
@@ -112,6 +164,97 @@ def shuffled_order(n, rng):
     return np.array(order, dtype=np.int64)
 
 
+# ---------------------------------------------------------------- update rules
+
+DEFAULTS = {
+    "gd": {},
+    "momentum": {"momentum": 0.9},
+    "nesterov": {"momentum": 0.9},
+    "adagrad": {"epsilon": 1e-10},
+    "rmsprop": {"rho": 0.99, "epsilon": 1e-8},
+    "adam": {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-8},
+    "adamw": {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-8, "weight_decay": 1e-2},
+}
+
+
+class Rule:
+    """An update rule over one float64 vector, PyTorch's definitions.
+
+    ``step(p, g, lr)`` returns the new parameters; t counts steps from 1.
+    """
+
+    def __init__(self, name, size, **hyper):
+        unknown = set(hyper) - set(DEFAULTS[name])
+        if unknown:
+            raise TypeError(f"optimizer {name!r} takes no {sorted(unknown)}")
+        self.name = name
+        self.h = {**DEFAULTS[name], **hyper}
+        self.t = 0
+        self.s0 = np.zeros(size)
+        self.s1 = np.zeros(size)
+
+    def step(self, p, g, lr):
+        self.t += 1
+        h, t, name = self.h, self.t, self.name
+        if name == "gd":
+            return p - lr * g
+        if name in ("momentum", "nesterov"):
+            self.s0 = h["momentum"] * self.s0 + g
+            direction = g + h["momentum"] * self.s0 if name == "nesterov" else self.s0
+            return p - lr * direction
+        if name == "adagrad":
+            self.s0 = self.s0 + g * g
+            return p - lr * g / (np.sqrt(self.s0) + h["epsilon"])
+        if name == "rmsprop":
+            self.s0 = h["rho"] * self.s0 + (1 - h["rho"]) * g * g
+            return p - lr * g / (np.sqrt(self.s0) + h["epsilon"])
+        if name == "adamw":
+            p = p * (1 - lr * h["weight_decay"])
+        b1, b2 = h["beta_1"], h["beta_2"]
+        self.s0 = b1 * self.s0 + (1 - b1) * g
+        self.s1 = b2 * self.s1 + (1 - b2) * g * g
+        m_hat_step = lr / (1 - b1**t)
+        return p - m_hat_step * self.s0 / (np.sqrt(self.s1) / np.sqrt(1 - b2**t) + h["epsilon"])
+
+
+# ---------------------------------------------------------------- schedules
+
+
+def schedule_at(schedule, t):
+    """eta_t of a descend.schedules object (or a float: constant) at update t."""
+    if isinstance(schedule, (int, float)):
+        return float(schedule)
+    kind, p = schedule._spec()
+    eta0 = p["eta0"]
+    if kind == "Constant":
+        return eta0
+    if kind == "InverseScaling":
+        return eta0 / (t + 1.0) ** p["power_t"]
+    if kind == "Exponential":
+        return eta0 * p["gamma"] ** t
+    if kind == "Step":
+        return eta0 * p["gamma"] ** (t // int(p["step_size"]))
+    if kind == "Cosine":
+        frac = min(t, int(p["t_max"])) / int(p["t_max"])
+        return p["eta_min"] + (eta0 - p["eta_min"]) * 0.5 * (1.0 + np.cos(np.pi * frac))
+    raise ValueError(f"unknown schedule {kind}")
+
+
+def auto_learning_rate(X, loss, method, fit_intercept, l2, sample_weight=None):
+    """1/L, L = c lambda_max((1/n) Z^T W Z) + l2 (batch) or c max_i w_i ||z_i||^2 + l2
+    (sgd, minibatch), Z = [X, 1] with the intercept; exact eigenvalues here."""
+    X = np.asarray(X, np.float64)
+    n = X.shape[0]
+    Z = np.column_stack([X, np.ones(n)]) if fit_intercept else X
+    w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, np.float64)
+    if method == "batch":
+        h = np.linalg.eigvalsh(Z.T @ (w[:, None] * Z) / n).max()
+    else:
+        h = np.max(w * np.sum(Z * Z, axis=1))
+    L = CURVATURE[loss] * h + l2
+    return 1.0 / L if L > 0 else 1.0
+
+
 # ---------------------------------------------------------------- the solver
 
 
@@ -145,40 +288,55 @@ def fit(
     sample_weight=None,
     shuffle=True,
     seed=0,
+    delta=1.0,
+    **optimizer_params,
 ):
     """descend.fit in plain NumPy (float64), same arguments and FitResult."""
-    if optimizer != "gd":
-        raise NotImplementedError(f"reference.fit has no optimizer {optimizer!r}")
     X = np.asarray(X, np.float64)
     y = np.asarray(y, np.float64)
     n, d = X.shape
     w = None if sample_weight is None else np.asarray(sample_weight, np.float64)
-    coef = np.zeros(d) if coef0 is None else np.array(coef0, np.float64)
-    b = 0.0 if intercept0 is None else float(intercept0)
-    lr = float(learning_rate)
+    if loss == "softmax":
+        k = np.shape(coef0)[1] if coef0 is not None else max(int(y.max()) + 1, 2)
+        coef = np.zeros((d, k)) if coef0 is None else np.array(coef0, np.float64)
+        b = np.zeros(k) + (0.0 if intercept0 is None else np.asarray(intercept0, np.float64))
+    else:
+        k = 1
+        coef = np.zeros(d) if coef0 is None else np.array(coef0, np.float64)
+        b = 0.0 if intercept0 is None else float(intercept0)
+    if isinstance(learning_rate, str):
+        learning_rate = auto_learning_rate(X, loss, method, fit_intercept, l2, w)
+    eta0 = schedule_at(learning_rate, 0)
+    rule = Rule(optimizer, coef.size + (k if fit_intercept else 0), **optimizer_params)
 
     def objective(rows):
         ww = None if w is None else w[rows]
-        J, g, gb = loss_grad(X[rows], y[rows], coef, b, loss=loss, sample_weight=ww, l2=l2)
+        J, g, gb = loss_grad(X[rows], y[rows], coef, b, loss=loss, sample_weight=ww, l2=l2, delta=delta)
         return J + l1 * np.abs(coef).sum(), g, gb
 
-    def update(g, gb):
+    def learnt(g, gb):  # the flat vector the rule updates: coef, then intercept(s)
+        return np.concatenate([np.ravel(g), np.ravel(gb)]) if fit_intercept else np.ravel(g)
+
+    def update(g, gb, lr):
         nonlocal coef, b
-        coef = coef - lr * g
+        theta = rule.step(learnt(coef, b), learnt(g, gb), lr)
+        coef = theta[: coef.size].reshape(coef.shape)
         if fit_intercept:
-            b = b - lr * gb
+            b = theta[coef.size :] if loss == "softmax" else float(theta[-1])
         if l1 > 0:
             coef = soft_threshold(coef, lr * l1)
 
     def grad_norm(g, gb, step_lr):
         if l1 > 0:  # the proximal-gradient step that gtol measures
             g = (coef - soft_threshold(coef - step_lr * g, step_lr * l1)) / step_lr
-        return float(np.sqrt(g @ g + (gb * gb if fit_intercept else 0.0)))
+        v = learnt(g, gb)
+        return float(np.sqrt(v @ v))
 
     history, status, streak, norm = [], "max_iter", 0, float("nan")
     rng = Random(seed)
-    for k in range(max_iter):
+    for it in range(max_iter):
         if method == "batch":
+            lr = schedule_at(learning_rate, rule.t)
             J, g, gb = objective(np.arange(n))
             norm = grad_norm(g, gb, lr)
         else:
@@ -188,22 +346,23 @@ def fit(
             for start in range(0, n, size):
                 Jb, g, gb = objective(order[start : start + size])
                 batch_objectives.append(Jb)
-                update(g, gb)
+                update(g, gb, schedule_at(learning_rate, rule.t))
             J = float(np.mean(batch_objectives))
-            norm = grad_norm(g, gb, 1.0) if l1 == 0 else float(np.sqrt(g @ g + (gb * gb if fit_intercept else 0.0)))
+            v = learnt(g, gb)
+            norm = float(np.sqrt(v @ v))
         history.append(J)
         if not np.isfinite(J) or J > 1e10 * max(history[0], 1.0):
-            raise DivergenceError(f"the objective diverged at iteration {k} (objective = {J})")
+            raise DivergenceError(f"the objective diverged at iteration {it} (objective = {J})")
         if gtol is not None and norm <= gtol:
             status = "gtol"
             break
-        if tol is not None and k > 0:
+        if tol is not None and it > 0:
             streak = streak + 1 if _relative_change(history[-2], J) <= tol else 0
             if streak >= n_iter_no_change:
                 status = "tol"
                 break
         if method == "batch":
-            update(g, gb)
+            update(g, gb, lr)
     return FitResult(
         coef=coef,
         intercept=b,
@@ -213,4 +372,5 @@ def fit(
         message=status,
         loss_history=np.array(history),
         grad_norm=norm,
+        learning_rate=eta0,
     )

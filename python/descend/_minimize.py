@@ -1,0 +1,169 @@
+"""descend.minimize: any differentiable function, any update rule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from . import _core
+from ._core import DivergenceError
+from ._validation import as_int, as_name, as_optional_float, check_callable
+from .optim import BY_NAME
+
+# scipy.optimize's convention: 0 success; then why it stopped otherwise.
+_STATUS = {"tol": 0, "gtol": 0, "max_iter": 1, "callback": 2}
+
+
+@dataclass(frozen=True)
+class MinimizeResult:
+    """The outcome of descend.minimize, named as scipy.optimize.OptimizeResult.
+
+    x : the final point (a new array of x0's shape).
+    fun : f(x) at the final point.
+    jac : the gradient at the final point.
+    nit : steps taken.
+    success : True when tol or gtol was met.
+    status : 0 converged, 1 max_iter reached, 2 stopped by the callback.
+    message : why it stopped.
+    """
+
+    x: np.ndarray
+    fun: float
+    jac: np.ndarray
+    nit: int
+    success: bool
+    status: int
+    message: str
+
+
+def _evaluator(fun: Callable, jac: Any, shape: tuple) -> Callable[[np.ndarray], tuple]:
+    """x -> (f, g) from fun (and jac), checking what the user's functions return."""
+    check_callable(fun, "fun")
+    if jac is True:
+        def both(x):
+            out = fun(x)
+            if not (isinstance(out, tuple) and len(out) == 2):
+                raise TypeError("with jac=True, fun must return a pair (f, g)")
+            return out
+    elif callable(jac):
+        def both(x):
+            return fun(x), jac(x)
+    else:
+        raise TypeError("jac must be True (fun returns (f, g)) or a callable returning the gradient; "
+                        "descend does not approximate gradients")
+
+    def evaluate(x: np.ndarray) -> tuple:
+        f, g = both(x)
+        g = np.asarray(g, dtype=x.dtype)
+        if g.shape != shape:
+            raise ValueError(f"the gradient has shape {g.shape} but x0 has shape {shape}")
+        return float(f), g
+
+    return evaluate
+
+
+def minimize(
+    fun: Callable,
+    x0,
+    *,
+    jac: Any = True,
+    method: str = "adam",
+    learning_rate: Any = 1e-3,
+    max_iter: int = 1000,
+    tol: Optional[float] = None,
+    n_iter_no_change: int = 1,
+    gtol: Optional[float] = 1e-6,
+    callback: Optional[Callable[[MinimizeResult], Any]] = None,
+    **optimizer_params,
+) -> MinimizeResult:
+    r"""Minimise a differentiable function f by gradient descent.
+
+    Each iteration evaluates f and its gradient g at x, checks the stopping
+    rules, then takes one step of the update rule ``method`` (any of
+    :mod:`descend.optim`: "gd", "momentum", "nesterov", "adagrad",
+    "rmsprop", "adam", "adamw", with their keyword hyper-parameters):
+
+    - ||g||_2 <= gtol, or |f_{k-1} - f_k| / max(|f_{k-1}|, |f_k|, 1) <= tol
+      for ``n_iter_no_change`` checks in a row: success;
+    - ``max_iter`` steps taken: status 1;
+    - ``callback(result)`` returns True: status 2;
+    - f not finite or grown by more than 1e10 over max(f(x0), 1): raises
+      DivergenceError naming the learning rate.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(x) -> (f, g)`` when jac=True, else ``fun(x) -> f``.
+    x0 : array_like
+        Starting point (not modified). float32 x0 is kept in float32, any
+        other input becomes float64.
+    jac : True or callable
+        True: fun returns (f, g). A callable: ``jac(x) -> g``.
+    learning_rate : float or descend.schedules object
+    callback : callable, optional
+        Called after each evaluation with a MinimizeResult of the current
+        point; returning True stops.
+
+    Returns
+    -------
+    MinimizeResult with x, fun, jac, nit, success, status, message.
+    """
+    method = as_name(method, "method")
+    if method not in BY_NAME:
+        raise ValueError(f"unknown method {method!r}; expected one of {', '.join(map(repr, BY_NAME))}")
+    x0_arr = np.asarray(x0)
+    if x0_arr.dtype.kind not in "biuf":
+        raise TypeError(f"x0 must hold real numbers, got dtype {x0_arr.dtype}")
+    x = np.array(x0_arr, dtype=np.float32 if x0_arr.dtype == np.float32 else np.float64, order="C")
+    if not np.isfinite(x).all():
+        raise ValueError("x0 contains NaN or infinity")
+    max_iter = as_int(max_iter, "max_iter")
+    if max_iter < 0:
+        raise ValueError(f"max_iter must be >= 0, got {max_iter}")
+    n_iter_no_change = as_int(n_iter_no_change, "n_iter_no_change")
+    tol, gtol = as_optional_float(tol, "tol"), as_optional_float(gtol, "gtol")
+    for name, value in (("tol", tol), ("gtol", gtol)):
+        if value is not None and not value >= 0:
+            raise ValueError(f"{name} must be >= 0 or None, got {value}")
+    if n_iter_no_change < 1:
+        raise ValueError(f"n_iter_no_change must be >= 1, got {n_iter_no_change}")
+    check_callable(callback, "callback")
+    try:
+        opt = BY_NAME[method](x, learning_rate, **optimizer_params)
+    except TypeError as e:
+        if "unexpected keyword" in str(e):
+            raise TypeError(f"minimize() got an unexpected keyword argument for method={method!r}: {e}") from None
+        raise
+    evaluate = _evaluator(fun, jac, x.shape)
+    monitor = _core.StoppingMonitor(tol=tol, n_iter_no_change=n_iter_no_change, gtol=gtol)
+
+    nit = 0
+    while True:
+        f, g = evaluate(x)
+        status = monitor.check(f, float(np.linalg.norm(g)))
+        if status == "diverged":
+            raise DivergenceError(
+                f"the objective diverged at step {nit} (f = {f:g}, it started at {monitor.start:g}) "
+                f"with learning_rate={opt.current_lr():g} and method={method!r}; try a smaller learning_rate"
+            )
+        if status == "running" and callback is not None:
+            if callback(MinimizeResult(x.copy(), f, g.copy(), nit, False, -1, "running")):
+                status = "callback"
+        if status == "running" and nit == max_iter:
+            status = "max_iter"
+        if status != "running":
+            break
+        opt.step(g)
+        nit += 1
+    return MinimizeResult(x, f, g, nit, status in ("tol", "gtol"), _STATUS[status], _message(status, nit))
+
+
+def _message(status: str, nit: int) -> str:
+    return {
+        "tol": f"converged: relative change of f <= tol after {nit} steps",
+        "gtol": f"converged: gradient norm <= gtol after {nit} steps",
+        "max_iter": f"stopped after max_iter={nit} steps without meeting the tolerance",
+        "callback": f"stopped by the callback after {nit} steps",
+    }[status]
