@@ -1,37 +1,46 @@
 """Typed stub of descend's compiled core (private: use the descend package)."""
 
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
 import numpy as np
 import numpy.typing as npt
+
+Array = npt.NDArray[np.floating[Any]]
 
 class DivergenceError(RuntimeError): ...
 
 def set_num_threads(n: int) -> None: ...
 def get_num_threads() -> int: ...
-def all_finite(a: npt.NDArray[np.floating[Any]]) -> bool: ...
+def all_finite(a: Array) -> bool: ...
 def loss_grad(
-    X: npt.NDArray[np.floating[Any]],
-    y: npt.NDArray[np.floating[Any]],
-    coef: npt.NDArray[np.floating[Any]],
-    intercept: float,
+    *,
+    X: Array,
+    y: Array,
+    coef: Array,
+    intercept: Array,
     loss: str,
-    sample_weight: Optional[npt.NDArray[np.floating[Any]]],
+    delta: float,
+    n_classes: int,
+    sample_weight: Optional[Array],
     l2: float,
-    out: npt.NDArray[np.floating[Any]],
+    out: Array,
+    out_intercept: npt.NDArray[np.float64],
     check_finite: bool,
-) -> tuple[float, float]: ...
+) -> float: ...
 def fit(
     *,
-    X: npt.NDArray[np.floating[Any]],
-    y: npt.NDArray[np.floating[Any]],
-    sample_weight: Optional[npt.NDArray[np.floating[Any]]],
-    coef: npt.NDArray[np.floating[Any]],
-    intercept: float,
+    X: Array,
+    y: Array,
+    sample_weight: Optional[Array],
+    coef: Array,
+    intercept: Array,
     loss: str,
+    delta: float,
+    n_classes: int,
     method: str,
     optimizer: str,
-    learning_rate: float,
+    optimizer_params: dict[str, float],
+    learning_rate: Union[float, str, tuple[str, dict[str, float]]],
     batch_size: int,
     max_iter: int,
     tol: Optional[float],
@@ -44,5 +53,22 @@ def fit(
     seed: int,
     n_threads: int,
     check_finite: bool,
-    callback: Optional[Callable[[int, float, float, npt.NDArray[np.floating[Any]], float], bool]],
+    callback: Optional[Callable[[int, float, float, Array, Array], bool]],
 ) -> dict[str, Any]: ...
+def schedule_at(kind: str, params: dict[str, float], t: int) -> float: ...
+
+class UpdateRule:
+    def __init__(self, name: str, params: dict[str, float]) -> None: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def params(self) -> dict[str, float]: ...
+    @property
+    def slots(self) -> int: ...
+    def step(self, *, param: Array, grad: Array, state: list[Array], lr: float, t: int, n_threads: int) -> None: ...
+
+class StoppingMonitor:
+    def __init__(self, *, tol: Optional[float], n_iter_no_change: int, gtol: Optional[float]) -> None: ...
+    def check(self, objective: float, grad_norm: float) -> str: ...
+    @property
+    def start(self) -> float: ...
