@@ -55,6 +55,16 @@ def _optimizer_params(optimizer: str, given: dict) -> dict:
     return {name: as_float(value, name) for name, value in given.items()}
 
 
+def _data(X, y, sample_weight) -> tuple:
+    """X (in place when possible), and y and sample_weight cast to X's dtype."""
+    X = as_matrix(X)
+    n = X.shape[0]
+    y = as_vector(y, "y", X.dtype, n, "the number of rows of X")
+    if sample_weight is not None:
+        sample_weight = as_vector(sample_weight, "sample_weight", X.dtype, n, "the number of rows of X")
+    return X, y, sample_weight
+
+
 def _max_iter(value: object) -> int:
     # The core accepts 0 (gradient_descent's num_iterations=0); a fit needs a step.
     value = as_int(value, "max_iter")
@@ -265,12 +275,9 @@ def fit(
         When the objective becomes non-finite or grows by more than 1e10
         over max(J_0, 1); the message names the learning rate.
     """
-    X = as_matrix(X)
+    X, y, sample_weight = _data(X, y, sample_weight)
     dtype = X.dtype
-    n, d = X.shape
-    y = as_vector(y, "y", dtype, n, "the number of rows of X")
-    if sample_weight is not None:
-        sample_weight = as_vector(sample_weight, "sample_weight", dtype, n, "the number of rows of X")
+    d = X.shape[1]
     loss = as_name(loss, "loss")
     method = as_name(method, "method")
     optimizer = as_name(optimizer, "optimizer")
@@ -347,12 +354,9 @@ def loss_grad(
     given, receives grad in place: it must be a writeable C-contiguous
     array of X's dtype and coef's shape.
     """
-    X = as_matrix(X)
+    X, y, sample_weight = _data(X, y, sample_weight)
     dtype = X.dtype
-    n, d = X.shape
-    y = as_vector(y, "y", dtype, n, "the number of rows of X")
-    if sample_weight is not None:
-        sample_weight = as_vector(sample_weight, "sample_weight", dtype, n, "the number of rows of X")
+    d = X.shape[1]
     loss = as_name(loss, "loss")
     if loss == "softmax":
         k = _n_classes(y, coef)

@@ -83,14 +83,18 @@ struct GD {
   }
 };
 
-/// momentum (heavy ball, torch.optim.SGD with momentum, dampening 0):
-/// b <- momentum b + g; p <- p - lr b.
-struct Momentum {
-  static constexpr const char* name = "momentum";
+/// What momentum and nesterov share: the buffer and its factor.
+struct MomentumParams {
   static constexpr int slots = 1;
   double momentum = 0.9;
   template <class F> void params(F&& f) { f("momentum", momentum); }
   void validate() const { detail::check_unit_interval(momentum, "momentum"); }
+};
+
+/// momentum (heavy ball, torch.optim.SGD with momentum, dampening 0):
+/// b <- momentum b + g; p <- p - lr b.
+struct Momentum : MomentumParams {
+  static constexpr const char* name = "momentum";
   auto prepare(double lr, long long) const {
     return [lr, mu = momentum](double& p, double g, double& b, double&) {
       b = mu * b + g;
@@ -101,12 +105,8 @@ struct Momentum {
 
 /// nesterov (torch.optim.SGD with nesterov=True):
 /// b <- momentum b + g; p <- p - lr (g + momentum b).
-struct Nesterov {
+struct Nesterov : MomentumParams {
   static constexpr const char* name = "nesterov";
-  static constexpr int slots = 1;
-  double momentum = 0.9;
-  template <class F> void params(F&& f) { f("momentum", momentum); }
-  void validate() const { detail::check_unit_interval(momentum, "momentum"); }
   auto prepare(double lr, long long) const {
     return [lr, mu = momentum](double& p, double g, double& b, double&) {
       b = mu * b + g;
@@ -182,26 +182,20 @@ struct Adam {
 };
 
 /// adamw: p <- p (1 - lr weight_decay), then the adam step (decoupled decay).
-struct AdamW {
+struct AdamW : Adam {
   static constexpr const char* name = "adamw";
-  static constexpr int slots = 2;
-  double beta_1 = 0.9;
-  double beta_2 = 0.999;
-  double epsilon = 1e-8;
   double weight_decay = 1e-2;
   template <class F> void params(F&& f) {
-    f("beta_1", beta_1);
-    f("beta_2", beta_2);
-    f("epsilon", epsilon);
+    Adam::params(f);
     f("weight_decay", weight_decay);
   }
   void validate() const {
-    Adam{beta_1, beta_2, epsilon}.validate();
+    Adam::validate();
     if (!(weight_decay >= 0.0) || !std::isfinite(weight_decay))
       detail::invalid("weight_decay must be a finite number >= 0, got ", weight_decay);
   }
   auto prepare(double lr, long long t) const {
-    const auto adam = Adam{beta_1, beta_2, epsilon}.prepare(lr, t);
+    const auto adam = Adam::prepare(lr, t);
     const double decay = 1.0 - lr * weight_decay;
     return [=](double& p, double g, double& m, double& v) {
       p *= decay;
