@@ -21,7 +21,8 @@ struct PyRule {
 void rule_step(const PyRule& r, const py::array& param, const py::array& grad,
                const py::list& state, double lr, long long t, int n_threads) {
   const UpdateRule& rule = r.rule;
-  if (!(lr > 0) || !std::isfinite(lr)) throw py::value_error("lr must be a finite number > 0, got " + std::to_string(lr));
+  // >= 0: a schedule may decay to exactly 0 (Cosine's default eta_min).
+  if (!(lr >= 0) || !std::isfinite(lr)) throw py::value_error("lr must be a finite number >= 0, got " + std::to_string(lr));
   if (t < 1) throw py::value_error("the step count t must be >= 1");
   if (static_cast<int>(state.size()) != optimizer_slots(rule))
     throw py::value_error("wrong number of state buffers for this optimizer");
@@ -63,7 +64,7 @@ void register_optim(py::module_& m) {
       "schedule_at",
       [](const std::string& kind, const py::dict& params, long long t) {
         const Schedule s = schedule_from_name(kind, named_params(params));
-        validate_schedule(s);
+        validate_schedule(s, "eta0");
         return s.at(t);
       },
       py::arg("kind"), py::arg("params"), py::arg("t"), "The schedule's step size for update t.");

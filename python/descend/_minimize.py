@@ -10,7 +10,7 @@ import numpy as np
 from . import _core
 from ._core import DivergenceError
 from ._validation import as_int, as_name, as_optional_float, check_callable
-from .optim import BY_NAME
+from .optim import BY_NAME, check_lr
 
 # scipy.optimize's convention: 0 success; then why it stopped otherwise.
 _STATUS = {"tol": 0, "gtol": 0, "max_iter": 1, "callback": 2}
@@ -130,6 +130,7 @@ def minimize(
     if n_iter_no_change < 1:
         raise ValueError(f"n_iter_no_change must be >= 1, got {n_iter_no_change}")
     check_callable(callback, "callback")
+    learning_rate = check_lr(learning_rate, "learning_rate")
     try:
         opt = BY_NAME[method](x, learning_rate, **optimizer_params)
     except TypeError as e:

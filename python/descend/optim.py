@@ -63,12 +63,13 @@ def _as_list(arrays: object) -> list:
     return list(arrays) if isinstance(arrays, (list, tuple)) else [arrays]
 
 
-def _check_lr(lr: object) -> LearningRate:
+def check_lr(lr: object, name: str = "lr") -> LearningRate:
+    """A positive finite number or a descend.schedules object, named `name` in errors."""
     if isinstance(lr, Schedule):
         return lr
-    value = as_float(lr, "lr")
+    value = as_float(lr, name)
     if not (value > 0 and np.isfinite(value)):
-        raise ValueError(f"lr must be a finite number > 0, got {value}")
+        raise ValueError(f"{name} must be a finite number > 0, got {value}")
     return value
 
 
@@ -96,7 +97,7 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value: LearningRate) -> None:
-        self._lr = _check_lr(value)
+        self._lr = check_lr(value)
 
     @property
     def hyper_params(self) -> dict:
@@ -121,9 +122,9 @@ class Optimizer:
             raise ValueError(f"step() got {len(glist)} gradient(s) for {len(self.params)} parameter array(s)")
         grads_ok = [self._grad(g, p, i) for i, (g, p) in enumerate(zip(glist, self.params))]
         lr = self.current_lr()
-        self.t += 1
         for p, g, s in zip(self.params, grads_ok, self.state):
-            self._rule.step(param=p, grad=g, state=s, lr=lr, t=self.t, n_threads=self.n_threads)
+            self._rule.step(param=p, grad=g, state=s, lr=lr, t=self.t + 1, n_threads=self.n_threads)
+        self.t += 1
 
     def state_dict(self) -> dict:
         """A copy of everything that determines the next steps (not the parameters)."""

@@ -57,11 +57,12 @@ inline const char* schedule_name(ScheduleKind kind) {
   return "?";
 }
 
-/// Checks a schedule's parameters; messages name them as descend.schedules does.
-inline void validate_schedule(const Schedule& s) {
+/// Checks a schedule's parameters; messages name them as descend.schedules
+/// does, and eta0 as `eta0_name` (descend.fit's "learning_rate" for a number).
+inline void validate_schedule(const Schedule& s, const char* eta0_name) {
   using detail::invalid;
   if (!(s.eta0 > 0) || !std::isfinite(s.eta0))
-    invalid("learning_rate must be a finite number > 0, got ", s.eta0);
+    invalid(eta0_name, " must be a finite number > 0, got ", s.eta0);
   switch (s.kind) {
     case ScheduleKind::Constant: break;
     case ScheduleKind::InverseScaling:

@@ -94,7 +94,9 @@ struct FitReport {
 inline void validate_options(const FitOptions& o) {
   validate_loss(o.loss);
   validate_rule(o.optimizer);
-  if (!o.auto_learning_rate) validate_schedule(o.learning_rate);
+  if (!o.auto_learning_rate)
+    validate_schedule(o.learning_rate,
+                      o.learning_rate.kind == ScheduleKind::Constant ? "learning_rate" : "eta0");
   if (o.auto_learning_rate && !takes_auto_learning_rate(o.optimizer))
     detail::invalid("learning_rate='auto' sets 1/L for optimizer 'gd', 'momentum' or 'nesterov'; "
                     "optimizer='", optimizer_name(o.optimizer), "' adapts its own steps: pass a number");
