@@ -343,7 +343,7 @@ def test_nesterov_steps_by_hand():
     np.testing.assert_allclose(q, p3, rtol=1e-14, atol=1e-16)
 
 
-@pytest.mark.parametrize("name", list(CLASSES))
+@pytest.mark.parametrize("name", ["momentum", "rmsprop", "adamw"])
 def test_list_of_arrays_of_different_shapes_and_dtypes(name):
     rng = np.random.default_rng(seed_of("list", name))
     params = [
