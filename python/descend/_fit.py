@@ -345,7 +345,8 @@ def loss_grad(
 
     with p_i = x_i . coef + intercept (losses as in :func:`fit`). For
     loss="softmax" coef has shape (d, k) (k classes), intercept is a number
-    or k numbers, and grad_intercept is an array of k entries. Sums
+    or k numbers, and grad_intercept is an array of k entries. coef and
+    intercept are cast to X's dtype (parameters live in it). Sums
     accumulate in double for float32 and float64 data, in an order that
     does not depend on the thread count.
 
