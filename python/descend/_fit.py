@@ -73,7 +73,7 @@ def _max_iter(value: object) -> int:
     return value
 
 
-def _n_classes(y: np.ndarray, coef0: object) -> int:
+def _n_classes(y: np.ndarray, coef0: object, name: str = "coef0") -> int:
     """k for softmax: coef0's columns, else the largest label + 1.
 
     Labels that are not integers 0..k-1 are left for the core to reject
@@ -82,7 +82,7 @@ def _n_classes(y: np.ndarray, coef0: object) -> int:
     if coef0 is not None:
         shape = np.shape(coef0)
         if len(shape) != 2:
-            raise ValueError(f"coef0 must have shape (n_features, n_classes) for loss='softmax', got {shape}")
+            raise ValueError(f"{name} must have shape (n_features, n_classes) for loss='softmax', got {shape}")
         return int(shape[1])
     top = float(np.max(y))
     return int(top) + 1 if np.isfinite(top) and top >= 1 else 2
@@ -360,7 +360,7 @@ def loss_grad(
     d = X.shape[1]
     loss = as_name(loss, "loss")
     if loss == "softmax":
-        k = _n_classes(y, coef)
+        k = _n_classes(y, coef, "coef")
         coef = _start(coef, "coef", dtype, (d, k))
     else:
         k = 1

@@ -62,6 +62,8 @@ def as_vector(v: object, name: str, dtype: np.dtype, size: int, size_of: str) ->
 
 
 def as_float(value: object, name: str) -> float:
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
+        value = value.item()  # a 0-d array is a number, as NumPy treats it
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {value!r}")
     return float(value)

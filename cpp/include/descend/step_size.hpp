@@ -30,41 +30,94 @@ struct CurvatureLoss {
   }
 };
 
-constexpr int power_iterations_max = 50;
-constexpr double power_iterations_rtol = 1e-3;
+// Lanczos steps: each is one fused pass over X. The largest Ritz value
+// converges to lambda_max far faster than the power iteration (which can
+// crawl for a hundred steps near a lower eigenvector when the start has a
+// tiny top component and lambda_2 is close), and it is exact once the
+// Krylov space spans all of Z's columns (at most d + 1 steps).
+// A settled Ritz value only ends the iteration after lanczos_min_steps.
+constexpr int lanczos_max_steps = 64;
+constexpr int lanczos_min_steps = 10;
+constexpr double lanczos_rtol = 1e-10;
 
-template <class T>
-double norm2(const std::vector<T>& v) {
+inline double dot(const std::vector<double>& a, const std::vector<double>& b) {
   double s = 0.0;
-  for (const T x : v) s += double(x) * double(x);
-  return std::sqrt(s);
+  for (size_t j = 0; j < a.size(); ++j) s += a[j] * b[j];
+  return s;
+}
+
+// Number of eigenvalues < x of the symmetric tridiagonal matrix with
+// diagonal a and off-diagonal b (Sturm sequence).
+inline int eigenvalues_below(const std::vector<double>& a, const std::vector<double>& b, double x) {
+  int count = 0;
+  double q = 1.0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const double off = i == 0 ? 0.0 : b[i - 1] * b[i - 1];
+    q = a[i] - x - (i == 0 ? 0.0 : off / (q != 0.0 ? q : 1e-300));
+    if (q < 0) ++count;
+  }
+  return count;
+}
+
+// Largest eigenvalue of that tridiagonal matrix, by bisection inside its
+// Gershgorin interval.
+inline double tridiagonal_lambda_max(const std::vector<double>& a, const std::vector<double>& b) {
+  double lo = 0.0, hi = 0.0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const double r = (i > 0 ? std::fabs(b[i - 1]) : 0.0) + (i < b.size() ? std::fabs(b[i]) : 0.0);
+    lo = std::min(lo, a[i] - r);
+    hi = std::max(hi, a[i] + r);
+  }
+  const int n = static_cast<int>(a.size());
+  for (int it = 0; it < 200 && hi - lo > 1e-15 * std::max(std::fabs(hi), 1e-300); ++it) {
+    const double mid = 0.5 * (lo + hi);
+    (eigenvalues_below(a, b, mid) < n ? lo : hi) = mid;
+  }
+  return hi;
 }
 
 }  // namespace detail
 
-/// lambda_max of H = (1/n) Z^T W Z by power iteration from a fixed seeded
-/// start (deterministic: the same estimate for any thread count).
+/// lambda_max of H = (1/n) Z^T W Z by Lanczos with full
+/// reorthogonalisation from a fixed seeded start (deterministic: the same
+/// estimate for any thread count). H v is the fused kernel's gradient of
+/// sum_i w_i (z_i . v)^2 / 2.
 template <class T>
 double gram_lambda_max(const Dataset<T>& data, bool with_intercept, int n_threads) {
   const index_t d = data.features();
-  std::vector<T> v(static_cast<size_t>(d + 1));
+  const size_t m = static_cast<size_t>(d + 1);
+  const int steps = static_cast<int>(std::min<index_t>(detail::lanczos_max_steps, with_intercept ? d + 1 : d));
+  std::vector<double> q(m);
   Random rng(0x5eedULL);
-  for (T& x : v) x = static_cast<T>(double(rng.next() >> 11) * 0x1.0p-53 - 0.5);
-  if (!with_intercept) v[static_cast<size_t>(d)] = 0;
-  std::vector<double> hv(static_cast<size_t>(d + 1));
+  for (double& x : q) x = double(rng.next() >> 11) * 0x1.0p-53 - 0.5;
+  if (!with_intercept) q[m - 1] = 0.0;
+  std::vector<std::vector<double>> basis;
+  std::vector<double> alpha, beta, w(m);
+  std::vector<T> qt(m);
   GradientWorkspace ws;
-  const RowRange all{0, data.rows()};
-  double lambda = 0.0;
-  double norm = detail::norm2(v);
-  for (int it = 0; it < detail::power_iterations_max && norm > 0; ++it) {
-    for (T& x : v) x = static_cast<T>(double(x) / norm);
-    detail::sum_loss_grad(data, all, v.data(), detail::CurvatureLoss{}, hv.data(), n_threads, ws);
-    if (!with_intercept) hv[static_cast<size_t>(d)] = 0.0;
-    for (size_t j = 0; j < hv.size(); ++j) v[j] = static_cast<T>(hv[j] / double(data.rows()));
-    norm = detail::norm2(v);  // ||H v|| with ||v|| = 1: rises to lambda_max
-    const bool settled = std::fabs(norm - lambda) <= detail::power_iterations_rtol * norm;
-    lambda = std::max(lambda, norm);
-    if (settled) break;
+  double norm = std::sqrt(detail::dot(q, q)), lambda = 0.0;
+  for (int k = 0; k < steps && norm > 0; ++k) {
+    for (double& x : q) x /= norm;
+    basis.push_back(q);
+    for (size_t j = 0; j < m; ++j) qt[j] = static_cast<T>(q[j]);
+    detail::sum_loss_grad(data, RowRange{0, data.rows()}, qt.data(), detail::CurvatureLoss{}, w.data(),
+                          n_threads, ws);
+    for (double& x : w) x /= double(data.rows());
+    if (!with_intercept) w[m - 1] = 0.0;
+    alpha.push_back(detail::dot(q, w));
+    for (int pass = 0; pass < 2; ++pass)  // twice is enough (Kahan: "twice is enough")
+      for (const auto& b : basis) {
+        const double c = detail::dot(b, w);
+        for (size_t j = 0; j < m; ++j) w[j] -= c * b[j];
+      }
+    const double previous = lambda;
+    lambda = detail::tridiagonal_lambda_max(alpha, beta);
+    norm = std::sqrt(detail::dot(w, w));
+    const bool settled = k + 1 >= detail::lanczos_min_steps &&
+                         std::fabs(lambda - previous) <= detail::lanczos_rtol * lambda;
+    if (norm <= 1e-12 * lambda || settled) break;
+    beta.push_back(norm);
+    q = w;
   }
   return lambda;
 }
