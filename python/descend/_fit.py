@@ -218,7 +218,7 @@ def fit(
         ``weight_decay`` (0.01; adamw, decays every learnt parameter).
     learning_rate : float, "auto" or a descend.schedules object
         A constant step size > 0; "auto": 1/L with L a bound on the
-        gradient's Lipschitz constant (power iteration on X for batch, the
+        gradient's Lipschitz constant (Lanczos passes over X for batch, the
         largest row norm for sgd/minibatch; smooth losses and gd, momentum
         or nesterov only); or a schedule evaluated at every update.
     batch_size : int

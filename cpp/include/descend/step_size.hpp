@@ -5,7 +5,7 @@
 // softmax 1/2 per class block), the Hessian of the data term is bounded by
 // c H with H = (1/n) Z^T W Z, Z = [X, 1] (the ones column only when the
 // intercept is learnt). So
-//   batch:           L = c lambda_max(H) + l2, lambda_max by power iteration;
+//   batch:           L = c lambda_max(H) + l2, lambda_max by Lanczos;
 //   sgd, minibatch:  L = c max_i w_i ||z_i||^2 + l2 (any single row's bound).
 #pragma once
 
