@@ -41,6 +41,29 @@ bool all_finite(const py::array& a) {
   });
 }
 
+double probe_read(const py::array& X, int n_threads) {
+  return dispatch_dtype(X, [&](auto zero) {
+    using T = decltype(zero);
+    const MatrixView<T> view = matrix_view<T>(X);
+    py::gil_scoped_release release;
+    return descend::probe_read(view, n_threads);
+  });
+}
+
+void probe_update(const py::array& param, const py::array& grad, const py::array& m,
+                  const py::array& v, int n_threads) {
+  dispatch_dtype(param, [&](auto zero) {
+    using T = decltype(zero);
+    const MutableVectorView<T> p = flat_buffer<T>(param, "param"), a = flat_buffer<T>(m, "m"),
+                               b = flat_buffer<T>(v, "v");
+    require_dtype<T>(grad, "grad");
+    if (grad.size() != p.size || a.size != p.size || b.size != p.size)
+      throw py::value_error("probe_update needs four buffers of one size");
+    py::gil_scoped_release release;
+    descend::probe_update(p.data, static_cast<const T*>(grad.data()), a.data, b.data, p.size, n_threads);
+  });
+}
+
 }  // namespace
 
 void register_kernels(py::module_& m) {
@@ -49,6 +72,10 @@ void register_kernels(py::module_& m) {
         py::arg("sample_weight"), py::arg("l2"), py::arg("out"), py::arg("out_intercept"),
         py::arg("check_finite"),
         "Writes dJ/dcoef to out (flat, d*k) and dJ/dintercept to out_intercept (k); returns J.");
+  m.def("probe_read", &probe_read, py::arg("X"), py::arg("n_threads"),
+        "Memory floor probe: reads X once (the batch gradient's pattern); returns its sum.");
+  m.def("probe_update", &probe_update, py::arg("param"), py::arg("grad"), py::arg("m"), py::arg("v"),
+        py::arg("n_threads"), "Memory floor probe: Adam's read-4/write-3 pass.");
   m.def("all_finite", &all_finite, py::arg("a"), "True when no entry is NaN or infinite.");
 }
 

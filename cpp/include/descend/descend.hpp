@@ -11,6 +11,7 @@
 #include "optimizers.hpp"
 #include "params.hpp"
 #include "partition.hpp"
+#include "probe.hpp"
 #include "random.hpp"
 #include "rows.hpp"
 #include "schedules.hpp"
