@@ -77,7 +77,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("demo", help="fit the textbook example, a regression and a classifier")
-    args = parser.parse_args(argv)
+    sub.add_parser("bench", help="the benchmark suite, side by side (see python -m descend bench --help)",
+                   add_help=False)
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "bench":
+        from . import bench
+
+        return bench.main(rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.version:
         import descend
 

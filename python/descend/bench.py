@@ -1,0 +1,437 @@
+"""The benchmark suite: ``python -m descend bench`` (or ``python benchmarks/run.py``).
+
+Every workload runs in one process, side by side: descend, the NumPy
+reference (:mod:`descend.reference`), scikit-learn and PyTorch when they
+are installed, and this machine's memory floor for the workload's access
+pattern, measured by the core's own probes (``_core.probe_read``: one
+streaming read of X; ``_core.probe_update``: Adam's read-4/write-3 pass),
+built with the same compiler flags and threads as the kernels.
+
+Each contender is timed over >= 5 runs after a warm-up; the table shows
+the median with min/max, the ratio to descend's median (> 1: slower than
+descend) and to the floor (>= 1; 1 is the memory system's limit), and the
+final objective where the workload has one. ``--json`` writes the raw
+numbers. ``--quick`` shrinks every size for a smoke run; nothing here
+asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from typing import Callable, List, Optional
+
+import numpy as np
+
+from . import _core, reference
+from ._fit import fit, gradient_descent
+from ._threads import get_num_threads
+from .optim import Adam
+
+
+@dataclass
+class Row:
+    """One contender's timings on one workload."""
+
+    workload: str
+    contender: str
+    unit: str
+    seconds: List[float] = field(repr=False)
+    objective: Optional[float] = None
+    note: str = ""
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+
+@dataclass
+class Config:
+    quick: bool
+    repeats: int
+    only: Optional[set]
+
+    def size(self, full: int, quick: int) -> int:
+        return quick if self.quick else full
+
+
+def timed(fn: Callable[[], object], repeats: int, warmup: int = 1) -> List[float]:
+    """Wall times of `repeats` calls of fn after `warmup` untimed ones."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def optional(module: str):
+    """The module if it can be imported, else None (a peer that is not installed)."""
+    try:
+        return __import__(module)
+    except ImportError:
+        return None
+
+
+def log_loss(X: np.ndarray, y: np.ndarray, coef: np.ndarray, intercept: float = 0.0) -> float:
+    p = X.astype(np.float64) @ np.asarray(coef, np.float64).ravel() + intercept
+    return float(np.mean(np.logaddexp(0.0, p) - y * p))
+
+
+def mse(X: np.ndarray, y: np.ndarray, coef: np.ndarray) -> float:
+    r = X.astype(np.float64) @ np.asarray(coef, np.float64).ravel() - y
+    return float(np.mean(r * r))
+
+
+def regression_data(n: int, d: int, dtype=np.float64, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d)).astype(dtype)
+    y = (X @ rng.standard_normal(d) / np.sqrt(d) + 0.1 * rng.standard_normal(n)).astype(dtype)
+    return X, y
+
+
+def classification_data(n: int, d: int, dtype=np.float64, seed: int = 1):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d)).astype(dtype)
+    p = 1.0 / (1.0 + np.exp(-(X @ (2.0 * rng.standard_normal(d) / np.sqrt(d)))))
+    y = (rng.random(n) < p).astype(dtype)
+    return X, y
+
+
+# ---------------------------------------------------------------- workloads
+
+
+def w0_textbook(cfg: Config) -> List[Row]:
+    X = np.array([[1.0, 2.0], [1.0, 3.0], [1.0, 4.0]])
+    y = np.array([2.0, 5.0, 9.0])
+    theta = np.zeros(2)
+    name, unit = "W0 textbook 3x2, 1000 iterations", "per call"
+    return [
+        Row(name, "descend", unit, timed(lambda: gradient_descent(X, y, theta, 0.01, 1000), max(cfg.repeats, 20))),
+        Row(name, "numpy reference", unit, timed(lambda: reference.gradient_descent(X, y, theta, 0.01, 1000), cfg.repeats)),
+    ]
+
+
+def _batch_iteration(X: np.ndarray, y: np.ndarray, iterations: int, n_threads=None) -> Callable[[], object]:
+    return lambda: fit(X, y, learning_rate=1e-6, max_iter=iterations, tol=None, n_threads=n_threads)
+
+
+def _per(times: List[float], k: int) -> List[float]:
+    return [t / k for t in times]
+
+
+def w1_batch(cfg: Config) -> List[Row]:
+    n, d, k = cfg.size(2_000_000, 200_000), 64, 5
+    rows: List[Row] = []
+    torch = optional("torch")
+    for dtype in (np.float64, np.float32):
+        X, y = regression_data(n, d, dtype)
+        name, unit = f"W1 batch iteration {n}x{d} {np.dtype(dtype).name}", "per iteration"
+        rows.append(Row(name, "memory floor (read X once)", unit, timed(lambda: _core.probe_read(X, 0), cfg.repeats)))
+        rows.append(Row(name, "descend C order", unit, _per(timed(_batch_iteration(X, y, k), cfg.repeats), k)))
+        coef = np.zeros(d, dtype)
+        rows.append(Row(name, "numpy reference", unit,
+                        timed(lambda: reference.loss_grad(X, y, coef), cfg.repeats)))
+        if torch is not None:
+            rows.append(Row(name, "pytorch", unit, timed(_torch_mse_step(torch, X, y), cfg.repeats)))
+        XF = np.asfortranarray(X)
+        del X
+        rows.append(Row(name, "descend F order", unit, _per(timed(_batch_iteration(XF, y, k), cfg.repeats), k)))
+        del XF
+    return rows
+
+
+def _torch_mse_step(torch, X: np.ndarray, y: np.ndarray) -> Callable[[], object]:
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    w = torch.zeros(X.shape[1], dtype=Xt.dtype, requires_grad=True)
+
+    def step():
+        w.grad = None
+        loss = torch.mean((Xt @ w - yt) ** 2)
+        loss.backward()
+        return loss
+
+    return step
+
+
+def w1s_in_cache(cfg: Config) -> List[Row]:
+    n, d, k = 20_000, 64, 20
+    X, y = regression_data(n, d)
+    name, unit = f"W1s batch iteration {n}x{d} float64 (in cache)", "per iteration"
+    coef = np.zeros(d)
+    return [
+        Row(name, f"descend {get_num_threads()} threads", unit, _per(timed(_batch_iteration(X, y, k), cfg.repeats), k)),
+        Row(name, "descend 1 thread", unit, _per(timed(_batch_iteration(X, y, k, 1), cfg.repeats), k)),
+        Row(name, "numpy reference", unit, timed(lambda: reference.loss_grad(X, y, coef), cfg.repeats)),
+        Row(name, "memory floor (read X once)", unit, timed(lambda: _core.probe_read(X, 0), cfg.repeats)),
+    ]
+
+
+def w2_sgd(cfg: Config) -> List[Row]:
+    n, d = cfg.size(200_000, 20_000), 64
+    X, y = regression_data(n, d)
+    name, unit = f"W2 sgd epoch {n}x{d} float64, lr 1e-3", "per epoch"
+    kw = dict(method="sgd", learning_rate=1e-3, tol=None, seed=0)
+    rows = [Row(name, "descend", unit, timed(lambda: fit(X, y, max_iter=1, **kw), cfg.repeats),
+                objective=mse(X, y, fit(X, y, max_iter=5, **kw).coef), note="MSE after 5 epochs")]
+    small = slice(0, min(n, 20_000))  # the pure-Python loop: time a slice, scale to n rows
+    ref = timed(lambda: reference.fit(X[small], y[small], max_iter=1, **kw), 3 if not cfg.quick else 1, warmup=0)
+    rows.append(Row(name, "numpy reference", unit, [t * n / X[small].shape[0] for t in ref],
+                    note=f"timed on {X[small].shape[0]} rows, scaled"))
+    sklearn = optional("sklearn")
+    if sklearn is not None:
+        from sklearn.linear_model import SGDRegressor
+
+        # scikit-learn's squared_error is (p - y)^2 / 2: eta0 = 2 lr takes the same steps.
+        def sk(epochs):
+            model = SGDRegressor(loss="squared_error", penalty=None, learning_rate="constant", eta0=2e-3,
+                                 max_iter=epochs, tol=None, shuffle=True, fit_intercept=False, random_state=0)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return model.fit(X, y)
+
+        rows.append(Row(name, "scikit-learn SGDRegressor", unit, timed(lambda: sk(1), cfg.repeats),
+                        objective=mse(X, y, sk(5).coef_), note="MSE after 5 epochs"))
+    return rows
+
+
+def w3_minibatch_logistic(cfg: Config) -> List[Row]:
+    n, d, batch, lr = cfg.size(200_000, 20_000), 64, 256, 0.1
+    X, y = classification_data(n, d, np.float32)
+    name, unit = f"W3 minibatch logistic epoch {n}x{d} float32, batch {batch}", "per epoch"
+    kw = dict(loss="logistic", method="minibatch", batch_size=batch, learning_rate=lr, tol=None,
+              fit_intercept=True, seed=0)
+    res = fit(X, y, max_iter=5, **kw)
+    rows = [Row(name, "descend", unit, timed(lambda: fit(X, y, max_iter=1, **kw), cfg.repeats),
+                objective=log_loss(X, y, res.coef, res.intercept), note="log-loss after 5 epochs")]
+    rows.append(Row(name, "numpy reference", unit, timed(lambda: reference.fit(X, y, max_iter=1, **kw), 3, warmup=0)))
+    torch = optional("torch")
+    if torch is not None:
+        epoch, model = _torch_logistic(torch, X, y, batch, lr)
+        times = timed(epoch, cfg.repeats)
+        with torch.no_grad():
+            w = model.weight.numpy().ravel().astype(np.float64)
+            b = float(model.bias.numpy()[0])
+        rows.append(Row(name, "pytorch", unit, times, objective=log_loss(X, y, w, b),
+                        note=f"log-loss after {len(times) + 1} epochs"))
+    sklearn = optional("sklearn")
+    if sklearn is not None:
+        from sklearn.linear_model import SGDClassifier
+
+        def sk(epochs):
+            model = SGDClassifier(loss="log_loss", penalty=None, learning_rate="constant", eta0=lr,
+                                  max_iter=epochs, tol=None, shuffle=True, random_state=0)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return model.fit(X, y)
+
+        m = sk(5)
+        rows.append(Row(name, "scikit-learn SGDClassifier (batch 1)", unit, timed(lambda: sk(1), cfg.repeats),
+                        objective=log_loss(X, y, m.coef_, float(m.intercept_[0])), note="log-loss after 5 epochs"))
+    return rows
+
+
+def _torch_logistic(torch, X: np.ndarray, y: np.ndarray, batch: int, lr: float):
+    torch.manual_seed(0)
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    model = torch.nn.Linear(X.shape[1], 1)
+    torch.nn.init.zeros_(model.weight)
+    torch.nn.init.zeros_(model.bias)
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+
+    def epoch():
+        order = torch.randperm(len(yt))
+        for start in range(0, len(yt), batch):
+            idx = order[start : start + batch]
+            opt.zero_grad()
+            loss_fn(model(Xt[idx]).squeeze(1), yt[idx]).backward()
+            opt.step()
+
+    return epoch, model
+
+
+def w4_adam(cfg: Config) -> List[Row]:
+    n = cfg.size(10_000_000, 1_000_000)
+    rng = np.random.default_rng(4)
+    g = rng.standard_normal(n).astype(np.float32)
+    name, unit = f"W4 adam step {n} float32 parameters", "per step"
+    p = np.zeros(n, np.float32)
+    opt = Adam(p, lr=1e-3)
+    m, v = np.zeros(n, np.float32), np.zeros(n, np.float32)
+    rows = [
+        Row(name, "memory floor (read 4, write 3)", unit, timed(lambda: _core.probe_update(p, g, m, v, 0), cfg.repeats)),
+        Row(name, "descend.optim.Adam", unit, timed(lambda: opt.step(g), cfg.repeats)),
+        Row(name, "numpy in-place adam", unit, timed(_numpy_adam(n, g), cfg.repeats)),
+    ]
+    torch = optional("torch")
+    if torch is not None:
+        for mode in ("fused", "foreach"):
+            rows.append(Row(name, f"pytorch Adam({mode}=True)", unit, timed(_torch_adam(torch, g, mode), cfg.repeats)))
+    return rows
+
+
+def _numpy_adam(n: int, g: np.ndarray) -> Callable[[], None]:
+    p, m, v, tmp = (np.zeros(n, np.float32) for _ in range(4))
+    state = {"t": 0}
+    b1, b2, lr, eps = 0.9, 0.999, 1e-3, 1e-8
+
+    def step():
+        state["t"] += 1
+        t = state["t"]
+        np.multiply(m, b1, out=m)
+        m[:] += (1 - b1) * g
+        np.multiply(g, g, out=tmp)
+        np.multiply(v, b2, out=v)
+        v[:] += (1 - b2) * tmp
+        np.sqrt(v, out=tmp)
+        np.divide(tmp, np.sqrt(1 - b2**t), out=tmp)
+        np.add(tmp, eps, out=tmp)
+        np.divide(m, tmp, out=tmp)
+        np.multiply(tmp, lr / (1 - b1**t), out=tmp)
+        np.subtract(p, tmp, out=p)
+
+    return step
+
+
+def _torch_adam(torch, g: np.ndarray, mode: str) -> Callable[[], None]:
+    w = torch.zeros(len(g), dtype=torch.float32, requires_grad=True)
+    w.grad = torch.from_numpy(g)
+    opt = torch.optim.Adam([w], lr=1e-3, **{mode: True})
+    return opt.step
+
+
+def w5_time_to_accuracy(cfg: Config) -> List[Row]:
+    n, d = cfg.size(200_000, 20_000), 64
+    X, y = classification_data(n, d, np.float64)
+    l2 = 1.0 / n  # scikit-learn's C = 1: C sum CE + |w|^2 / 2 = n (mean CE + |w|^2 / (2n))
+    target = _logistic_optimum(X, y, l2) * (1 + 1e-6)
+    name, unit = f"W5 logistic to 1e-6 of the optimum {n}x{d} float64", "to accuracy"
+
+    def objective(coef):
+        return log_loss(X, y, coef) + 0.5 * l2 * float(coef @ coef)
+
+    def run_descend():
+        return fit(X, y, loss="logistic", learning_rate="auto", optimizer="nesterov", l2=l2, tol=None,
+                   max_iter=100_000, callback=lambda s: s.objective <= target)
+
+    res = run_descend()
+    rows = [Row(name, "descend batch nesterov, learning_rate='auto'", unit, timed(run_descend, cfg.repeats),
+                objective=objective(res.coef), note=f"{res.n_iter} iterations, {res.status}")]
+    sklearn = optional("sklearn")
+    if sklearn is not None:
+        from sklearn.linear_model import LogisticRegression
+
+        def run_sklearn():
+            return LogisticRegression(C=1.0, solver="lbfgs", fit_intercept=False, tol=1e-9, max_iter=10_000).fit(X, y)
+
+        m = run_sklearn()
+        rows.append(Row(name, "scikit-learn LogisticRegression(lbfgs)", unit, timed(run_sklearn, cfg.repeats),
+                        objective=objective(m.coef_.ravel()), note=f"{int(m.n_iter_[0])} iterations"))
+    return rows
+
+
+def _logistic_optimum(X: np.ndarray, y: np.ndarray, l2: float) -> float:
+    """The optimum objective, from a long, tightly converged descend run (checked by its gradient)."""
+    res = fit(X, y, loss="logistic", learning_rate="auto", optimizer="nesterov", l2=l2, tol=None,
+              gtol=1e-12, max_iter=200_000)
+    return float(res.loss_history[-1])
+
+
+WORKLOADS = {
+    "W0": w0_textbook,
+    "W1": w1_batch,
+    "W1s": w1s_in_cache,
+    "W2": w2_sgd,
+    "W3": w3_minibatch_logistic,
+    "W4": w4_adam,
+    "W5": w5_time_to_accuracy,
+}
+
+
+# ---------------------------------------------------------------- report
+
+
+def machine() -> dict:
+    info = {"python": platform.python_version(), "numpy": np.__version__, "cores": os.cpu_count(),
+            "descend threads": get_num_threads(), "platform": platform.platform()}
+    try:
+        with open("/proc/cpuinfo") as f:
+            info["cpu"] = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        info["cpu"] = platform.processor()
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        info["blas"] = f"{blas.get('name')} {blas.get('version')}"
+    except Exception:  # older NumPy: no dict form
+        info["blas"] = "unknown"
+    for peer in ("sklearn", "torch"):
+        module = optional(peer)
+        info[peer] = module.__version__ if module is not None else "not installed"
+    return info
+
+
+def table(rows: List[Row]) -> str:
+    head = f"{'workload / contender':<58} {'median':>10} {'min':>10} {'max':>10} {'vs descend':>10} {'vs floor':>9}  objective"
+    lines = [head, "-" * len(head)]
+    workload = None
+    for row in rows:
+        if row.workload != workload:
+            workload = row.workload
+            lines.append(f"{workload} ({row.unit})")
+            ours = next((r.median for r in rows if r.workload == workload and r.contender.startswith("descend")), None)
+            floor = next((r.median for r in rows if r.workload == workload and r.contender.startswith("memory floor")), None)
+        ratio = f"{row.median / ours:10.2f}" if ours else f"{'':>10}"
+        vs_floor = f"{row.median / floor:9.2f}" if floor else f"{'':>9}"
+        objective = "" if row.objective is None else f"{row.objective:.6g}"
+        note = f" ({row.note})" if row.note else ""
+        lines.append(f"  {row.contender:<56} {_ms(row.median)} {_ms(min(row.seconds))} {_ms(max(row.seconds))} "
+                     f"{ratio} {vs_floor}  {objective}{note}")
+    return "\n".join(lines)
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1e3:8.3f}ms" if seconds >= 1e-3 else f"{seconds * 1e6:8.1f}us"
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m descend bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs per contender (>= 5 for RESULTS.md)")
+    parser.add_argument("--only", help="comma-separated workloads, e.g. W1,W4")
+    parser.add_argument("--json", help="also write the raw numbers to this file")
+    args = parser.parse_args(argv)
+    only = set(args.only.split(",")) if args.only else None
+    unknown = (only or set()) - set(WORKLOADS)
+    if unknown:
+        parser.error(f"unknown workload(s) {sorted(unknown)}; choose from {', '.join(WORKLOADS)}")
+    cfg = Config(args.quick, max(1, args.repeats), only)
+    info = machine()
+    print("descend bench: " + ", ".join(f"{k} {v}" for k, v in info.items()), flush=True)
+    rows: List[Row] = []
+    for key, workload in WORKLOADS.items():
+        if only and key not in only:
+            continue
+        start = time.perf_counter()
+        new = workload(cfg)
+        rows.extend(new)
+        print(f"... {key} done in {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
+    print(table(rows))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"machine": info, "quick": args.quick, "rows": [asdict(r) | {"median": r.median} for r in rows]},
+                      f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
