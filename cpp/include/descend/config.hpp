@@ -13,6 +13,14 @@
 #define DESCEND_OMP(directive)
 #endif
 
+// DESCEND_PREFETCH(p): a hint to bring the cache line at p in; nothing
+// where the compiler has no such builtin.
+#if defined(__GNUC__) || defined(__clang__)
+#define DESCEND_PREFETCH(p) __builtin_prefetch(p)
+#else
+#define DESCEND_PREFETCH(p) ((void)(p))
+#endif
+
 namespace descend {
 
 /// Signed 64-bit index: arrays above 2^31 elements work everywhere.

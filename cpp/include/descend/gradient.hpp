@@ -17,6 +17,7 @@
 #include "losses.hpp"
 #include "partition.hpp"
 #include "rows.hpp"
+#include "simd.hpp"
 #include "validation.hpp"
 
 namespace descend {
@@ -35,20 +36,53 @@ struct GradientWorkspace {
 
 namespace detail {
 
-// x . c in double with four independent accumulators: a fixed summation
-// order the compiler can vectorise without -ffast-math.
-template <class T>
-inline double dot(const T* x, const T* c, index_t n) {
-  double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+// p[r] = x[r] . c for R rows at once, in double: c is read once for all of
+// them. Each row sums in the lanes of simd::d8 (element j in lane j mod 8),
+// combined in a fixed tree.
+template <int R, class T>
+inline void dot_rows(const T* const* x, const T* c, index_t n, double* p) {
+  using simd::d8;
+  // Two accumulators per row (even and odd blocks of 8) halve the chain
+  // of dependent additions.
+  d8 acc[R], acc1[R];
+  for (int r = 0; r < R; ++r) acc[r] = acc1[r] = simd::zero();
   index_t j = 0;
-  for (; j + 4 <= n; j += 4) {
-    a0 += double(x[j]) * double(c[j]);
-    a1 += double(x[j + 1]) * double(c[j + 1]);
-    a2 += double(x[j + 2]) * double(c[j + 2]);
-    a3 += double(x[j + 3]) * double(c[j + 3]);
+  for (; j + 2 * simd::width <= n; j += 2 * simd::width) {
+    const d8 c0 = simd::load(c + j), c1 = simd::load(c + j + simd::width);
+    for (int r = 0; r < R; ++r) {
+      acc[r] += simd::load(x[r] + j) * c0;
+      acc1[r] += simd::load(x[r] + j + simd::width) * c1;
+    }
   }
-  for (; j < n; ++j) a0 += double(x[j]) * double(c[j]);
-  return (a0 + a1) + (a2 + a3);
+  if (j + simd::width <= n) {
+    const d8 c0 = simd::load(c + j);
+    for (int r = 0; r < R; ++r) acc[r] += simd::load(x[r] + j) * c0;
+    j += simd::width;
+  }
+  for (int r = 0; r < R; ++r) {
+    for (index_t v = 0; j + v < n; ++v) acc1[r][v] += double(x[r][j + v]) * double(c[j + v]);
+    p[r] = simd::sum(acc[r] + acc1[r]);
+  }
+}
+
+// g[j] += sum_r a[r] x[r][j] for R rows at once: g is loaded and stored
+// once per R rows.
+template <int R, class T>
+inline void axpy_rows(double* g, const double* a, const T* const* x, index_t n) {
+  using simd::d8;
+  d8 ar[R];
+  for (int r = 0; r < R; ++r) ar[r] = simd::splat(a[r]);
+  index_t j = 0;
+  for (; j + simd::width <= n; j += simd::width) {
+    d8 s = ar[0] * simd::load(x[0] + j);
+    for (int r = 1; r < R; ++r) s += ar[r] * simd::load(x[r] + j);
+    simd::store(g + j, simd::load(g + j) + s);
+  }
+  for (; j < n; ++j) {
+    double s = a[0] * double(x[0][j]);
+    for (int r = 1; r < R; ++r) s += a[r] * double(x[r][j]);
+    g[j] += s;
+  }
 }
 
 // acc += a * x, elementwise in double.
@@ -57,25 +91,59 @@ inline void axpy(double* acc, double a, const T* x, index_t n) {
   for (index_t j = 0; j < n; ++j) acc[j] += a * double(x[j]);
 }
 
+// Rows k .. k+R-1 of `rows`, row-major: predictions, loss and gradient in
+// one pass; returns their sum of w_i loss_i.
+template <int R, class T, class Loss, class Rows>
+inline double row_group(const Dataset<T>& data, const Rows& rows, index_t k, const T* coef,
+                        double intercept, const Loss& loss, double* g) {
+  const index_t d = data.features();
+  const T* x[R];
+  index_t idx[R];
+  for (int r = 0; r < R; ++r) {
+    idx[r] = rows.row(k + r);
+    x[r] = data.X.data + idx[r] * d;
+  }
+  double p[R], a[R];
+  dot_rows<R>(x, coef, d, p);
+  double value = 0.0;
+  for (int r = 0; r < R; ++r) {
+    double deriv;
+    const double w = data.weight(idx[r]);
+    value += w * loss.eval(p[r] + intercept, double(data.y[idx[r]]), deriv);
+    a[r] = w * deriv;
+  }
+  axpy_rows<R>(g, a, x, d);
+  for (int r = 0; r < R; ++r) g[d] += a[r];
+  return value;
+}
+
+// Asks for row i of a row-major X to be brought into cache.
+template <class T>
+inline void prefetch_row(const Dataset<T>& data, index_t i) {
+  const char* a = reinterpret_cast<const char*>(data.X.data + i * data.features());
+  for (index_t b = 0; b < index_t(data.features() * sizeof(T)); b += 64) DESCEND_PREFETCH(a + b);
+}
+
 // Accumulates rows k0..k1-1 of `rows` into g[0..d] (g[d]: intercept) and
-// returns sum w_i loss_i. Row-major: each row is a contiguous run of X.
+// returns sum w_i loss_i. Row-major: each row is a contiguous run of X;
+// four rows share each pass over coef and over g.
 template <class T, class Loss, class Rows>
 double chunk_row_major(const Dataset<T>& data, const Rows& rows, index_t k0, index_t k1,
                        const T* coef, const Loss& loss, double* g) {
-  const index_t d = data.features();
-  const double intercept = double(coef[d]);
+  // Two rows per group; the group `ahead` rows on is prefetched, so the
+  // loads of X are in flight while this group's arithmetic runs (measured
+  // on 2M x 64: the hardware prefetcher alone leaves the core waiting).
+  constexpr int R = 2;
+  constexpr index_t ahead = 4;
+  const double intercept = double(coef[data.features()]);
   double value = 0.0;
-  for (index_t k = k0; k < k1; ++k) {
-    const index_t i = rows.row(k);
-    const T* x = data.X.data + i * d;
-    const double p = dot(x, coef, d) + intercept;
-    double deriv;
-    const double w = data.weight(i);
-    value += w * loss.eval(p, double(data.y[i]), deriv);
-    const double r = w * deriv;
-    axpy(g, r, x, d);
-    g[d] += r;
+  index_t k = k0;
+  for (; k + R <= k1; k += R) {
+    if (k + ahead + R <= k1)
+      for (int r = 0; r < R; ++r) prefetch_row(data, rows.row(k + ahead + r));
+    value += row_group<R>(data, rows, k, coef, intercept, loss, g);
   }
+  for (; k < k1; ++k) value += row_group<1>(data, rows, k, coef, intercept, loss, g);
   return value;
 }
 
