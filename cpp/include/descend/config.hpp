@@ -56,4 +56,19 @@ inline int get_num_threads() {
 /// Resolves a per-call request: n_threads <= 0 means the default.
 inline int resolve_threads(int n_threads) { return n_threads > 0 ? n_threads : get_num_threads(); }
 
+/// body(j) for j = 0..n-1, on n_threads threads when `parallel`, else a
+/// plain loop that never enters the OpenMP runtime (an `if(false)`
+/// parallel region still costs a team set-up: hundreds of ns, which a
+/// 3-row problem or a one-row sgd step would pay on every call). Static
+/// schedule: which thread runs which j never changes a result.
+template <class Body>
+void parallel_for(index_t n, int n_threads, bool parallel, Body&& body) {
+  if (!parallel || n_threads <= 1) {
+    for (index_t j = 0; j < n; ++j) body(j);
+    return;
+  }
+  DESCEND_OMP(omp parallel for schedule(static) num_threads(n_threads))
+  for (index_t j = 0; j < n; ++j) body(j);
+}
+
 }  // namespace descend

@@ -265,22 +265,19 @@ double sum_loss_grad(const Dataset<T>& data, const Rows& rows, const T* coef, co
 
   const index_t slot = n_grad + 1;  // the chunk's gradient, then its loss sum
   const bool parallel = worth_threading(rows.count * data.features() * k, part.chunks, n_threads);
-  (void)parallel;
   ws.partials.resize(static_cast<size_t>(part.chunks * slot));
   double* partials = ws.partials.data();
-  DESCEND_OMP(omp parallel for schedule(static) num_threads(n_threads) if (parallel))
-  for (index_t c = 0; c < part.chunks; ++c) {
+  parallel_for(part.chunks, n_threads, parallel, [&](index_t c) {
     double* s = partials + c * slot;
     s[n_grad] = chunk_sum(data, rows, part.begin(c), part.end(c), coef, loss, s);
-  }
+  });
+  // Each gradient entry sums the chunks in chunk order.
   const bool parallel_sum = worth_threading(part.chunks * slot, slot, n_threads);
-  (void)parallel_sum;
-  DESCEND_OMP(omp parallel for schedule(static) num_threads(n_threads) if (parallel_sum))
-  for (index_t j = 0; j < n_grad; ++j) {
+  parallel_for(n_grad, n_threads, parallel_sum, [&](index_t j) {
     double acc = 0.0;
     for (index_t c = 0; c < part.chunks; ++c) acc += partials[c * slot + j];
     g[j] = acc;
-  }
+  });
   double value = 0.0;
   for (index_t c = 0; c < part.chunks; ++c) value += partials[c * slot + n_grad];
   return value;

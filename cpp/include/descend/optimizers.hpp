@@ -48,22 +48,30 @@ inline void check_positive(double v, const char* name) {
 }
 
 // One step of `rule` over every element; elementwise, so any thread count
-// gives bitwise the same result.
+// gives bitwise the same result. Specialised on the number of state
+// buffers so the loop has no branch and vectorises.
+template <int Slots, class Rule, class T, class G>
+void apply_step_slots(const Rule& rule, const StepBuffers<T, G>& b, double lr, long long t,
+                      int n_threads) {
+  const auto step = rule.prepare(lr, t);
+  T* const p = b.param;
+  const G* const g = b.grad;
+  T* const s0 = b.state0;
+  T* const s1 = b.state1;
+  parallel_for(b.size, n_threads, b.size >= parallel_update_min, [&](index_t j) {
+    double pj = double(p[j]);
+    double a = Slots >= 1 ? double(s0[j]) : 0.0;
+    double c = Slots >= 2 ? double(s1[j]) : 0.0;
+    step(pj, double(g[j]), a, c);
+    p[j] = static_cast<T>(pj);
+    if constexpr (Slots >= 1) s0[j] = static_cast<T>(a);
+    if constexpr (Slots >= 2) s1[j] = static_cast<T>(c);
+  });
+}
+
 template <class Rule, class T, class G>
 void apply_step(const Rule& rule, const StepBuffers<T, G>& b, double lr, long long t, int n_threads) {
-  const auto step = rule.prepare(lr, t);
-  const bool parallel = n_threads > 1 && b.size >= parallel_update_min;
-  (void)parallel;
-  DESCEND_OMP(omp parallel for schedule(static) num_threads(n_threads) if (parallel))
-  for (index_t j = 0; j < b.size; ++j) {
-    double p = double(b.param[j]);
-    double s0 = b.state0 ? double(b.state0[j]) : 0.0;
-    double s1 = b.state1 ? double(b.state1[j]) : 0.0;
-    step(p, double(b.grad[j]), s0, s1);
-    b.param[j] = static_cast<T>(p);
-    if (b.state0) b.state0[j] = static_cast<T>(s0);
-    if (b.state1) b.state1[j] = static_cast<T>(s1);
-  }
+  apply_step_slots<Rule::slots>(rule, b, lr, t, n_threads);
 }
 
 }  // namespace detail

@@ -24,8 +24,7 @@ double probe_read(const MatrixView<T>& X, int n_threads = 0) {
   const index_t lines = (X.size() + width - 1) / width;
   const Partition part = make_partition(lines, width);
   std::vector<double> partial(static_cast<size_t>(part.chunks));
-  DESCEND_OMP(omp parallel for schedule(static) num_threads(n_threads) if (n_threads > 1))
-  for (index_t c = 0; c < part.chunks; ++c) {
+  parallel_for(part.chunks, n_threads, true, [&](index_t c) {
     const T* p = X.data + part.begin(c) * width;
     const index_t m = std::min(part.end(c) * width, X.size()) - part.begin(c) * width;
     T acc[16] = {};
@@ -36,7 +35,7 @@ double probe_read(const MatrixView<T>& X, int n_threads = 0) {
     double s = 0.0;
     for (const T a : acc) s += double(a);
     partial[static_cast<size_t>(c)] = s;
-  }
+  });
   double total = 0.0;
   for (const double s : partial) total += s;
   return total;
@@ -47,13 +46,12 @@ double probe_read(const MatrixView<T>& X, int n_threads = 0) {
 template <class T>
 void probe_update(T* param, const T* grad, T* m, T* v, index_t n, int n_threads = 0) {
   n_threads = resolve_threads(n_threads);
-  DESCEND_OMP(omp parallel for schedule(static) num_threads(n_threads) if (n_threads > 1))
-  for (index_t j = 0; j < n; ++j) {
+  parallel_for(n, n_threads, true, [&](index_t j) {
     const T g = grad[j];
     m[j] = m[j] + g;
     v[j] = v[j] + g;
     param[j] = param[j] - g;
-  }
+  });
 }
 
 }  // namespace descend

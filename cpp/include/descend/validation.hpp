@@ -15,18 +15,18 @@ namespace descend {
 template <class T>
 bool all_finite(const T* data, index_t n, int n_threads = 0) {
   n_threads = resolve_threads(n_threads);
-  const Partition part = make_partition(n, 1);
-  const bool parallel = worth_threading(n, part.chunks, n_threads);
-  (void)parallel;
-  int finite = 1;
-  DESCEND_OMP(omp parallel for schedule(static) num_threads(n_threads) if (parallel) reduction(&& : finite))
-  for (index_t c = 0; c < part.chunks; ++c) {
-    // x - x is 0 for finite x and NaN for inf and NaN: a branch-free test
-    // that vectorises.
+  // x - x is 0 for finite x and NaN for inf and NaN: a branch-free test
+  // that vectorises.
+  auto chunk_is_finite = [data](index_t begin, index_t end) {
     double acc = 0.0;
-    for (index_t i = part.begin(c); i < part.end(c); ++i) acc += double(data[i]) - double(data[i]);
-    finite = finite && acc == 0.0;
-  }
+    for (index_t i = begin; i < end; ++i) acc += double(data[i]) - double(data[i]);
+    return acc == 0.0;
+  };
+  const Partition part = make_partition(n, 1);
+  if (!worth_threading(n, part.chunks, n_threads)) return chunk_is_finite(0, n);
+  int finite = 1;
+  DESCEND_OMP(omp parallel for schedule(static) num_threads(n_threads) reduction(&& : finite))
+  for (index_t c = 0; c < part.chunks; ++c) finite = finite && chunk_is_finite(part.begin(c), part.end(c));
   return finite != 0;
 }
 
