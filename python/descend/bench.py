@@ -56,7 +56,6 @@ class Row:
 class Config:
     quick: bool
     repeats: int
-    only: Optional[set]
 
     def size(self, full: int, quick: int) -> int:
         return quick if self.quick else full
@@ -414,7 +413,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     unknown = (only or set()) - set(WORKLOADS)
     if unknown:
         parser.error(f"unknown workload(s) {sorted(unknown)}; choose from {', '.join(WORKLOADS)}")
-    cfg = Config(args.quick, max(1, args.repeats), only)
+    cfg = Config(args.quick, max(1, args.repeats))
     info = machine()
     print("descend bench: " + ", ".join(f"{k} {v}" for k, v in info.items()), flush=True)
     rows: List[Row] = []

@@ -24,7 +24,7 @@ namespace descend {
 
 /// Scratch space reused across calls so an iteration allocates nothing.
 struct GradientWorkspace {
-  std::vector<double> partials;  // one slot of (features + 2) doubles per chunk
+  std::vector<double> partials;  // per chunk: its (d + 1) k gradient sums, then its loss sum
 
   /// Sizes the scratch for calls over up to `rows` rows of `features`
   /// features with `outputs` predictions per row.
