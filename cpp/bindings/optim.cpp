@@ -47,7 +47,7 @@ void rule_step(const PyRule& r, const py::array& param, const py::array& grad,
 }  // namespace
 
 void register_optim(py::module_& m) {
-  py::class_<PyRule>(m, "UpdateRule")
+  py::class_<PyRule>(m, "UpdateRule", py::module_local())
       .def(py::init([](const std::string& name, const py::dict& params) {
              PyRule r{optimizer_from_name(name, named_params(params))};
              validate_rule(r.rule);
@@ -69,7 +69,7 @@ void register_optim(py::module_& m) {
       },
       py::arg("kind"), py::arg("params"), py::arg("t"), "The schedule's step size for update t.");
 
-  py::class_<StoppingMonitor>(m, "StoppingMonitor")
+  py::class_<StoppingMonitor>(m, "StoppingMonitor", py::module_local())
       .def(py::init([](std::optional<double> tol, index_t n_iter_no_change, std::optional<double> gtol) {
              StoppingRule rule;
              rule.tol = tol;

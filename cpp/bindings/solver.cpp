@@ -110,7 +110,9 @@ py::dict fit(const py::array& X, const py::object& y, const py::object& sample_w
 }  // namespace
 
 void register_solver(py::module_& m) {
-  py::register_exception<descend::DivergenceError>(m, "DivergenceError", PyExc_RuntimeError);
+  // Local: each instruction-set build of the module has its own, and
+  // descend/_core.py re-exports the one it loads.
+  py::register_local_exception<descend::DivergenceError>(m, "DivergenceError", PyExc_RuntimeError);
   m.def(
       "fit",
       [](const py::array& X, const py::object& y, const py::object& sample_weight,
