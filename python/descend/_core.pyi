@@ -7,6 +7,8 @@ import numpy.typing as npt
 
 Array = npt.NDArray[np.floating[Any]]
 
+ISA: str  # the build in use: "avx512", "avx2" or "baseline"
+
 class DivergenceError(RuntimeError): ...
 
 def set_num_threads(n: int) -> None: ...

@@ -362,7 +362,7 @@ WORKLOADS = {
 
 def machine() -> dict:
     info = {"python": platform.python_version(), "numpy": np.__version__, "cores": os.cpu_count(),
-            "descend threads": get_num_threads(), "platform": platform.platform()}
+            "descend threads": get_num_threads(), "descend build": _core.ISA, "platform": platform.platform()}
     try:
         with open("/proc/cpuinfo") as f:
             info["cpu"] = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
