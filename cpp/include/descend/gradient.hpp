@@ -162,6 +162,20 @@ double chunk_row_major(const Dataset<T>& data, const Rows& rows, index_t k0, ind
 // again for the gradient.
 constexpr index_t col_block = 256;
 
+// sum_t p[t] x[rows(kb + t)] over a block, in the lanes of simd::d8
+// (vector loads when the rows are a contiguous range).
+template <class T, class Rows>
+inline double dot_block(const double* p, const T* col, const Rows& rows, index_t kb, index_t nb) {
+  simd::d8 acc = simd::zero();
+  index_t t = 0;
+  if constexpr (std::is_same_v<Rows, RowRange>) {
+    const T* x = col + rows.row(kb);
+    for (; t + simd::width <= nb; t += simd::width) acc += simd::load(p + t) * simd::load(x + t);
+  }
+  for (int v = 0; t < nb; ++t, v = (v + 1) % simd::width) acc[v] += p[t] * double(col[rows.row(kb + t)]);
+  return simd::sum(acc);
+}
+
 // Column-major, one prediction per row.
 template <class T, class Loss, class Rows>
 double chunk_col_major(const Dataset<T>& data, const Rows& rows, index_t k0, index_t k1,
@@ -186,17 +200,7 @@ double chunk_col_major(const Dataset<T>& data, const Rows& rows, index_t k0, ind
       p[t] = w * deriv;
       g[d] += p[t];
     }
-    for (index_t j = 0; j < d; ++j) {
-      const T* col = data.X.data + j * n;
-      double a0 = 0, a1 = 0;
-      index_t t = 0;
-      for (; t + 2 <= nb; t += 2) {
-        a0 += p[t] * double(col[rows.row(kb + t)]);
-        a1 += p[t + 1] * double(col[rows.row(kb + t + 1)]);
-      }
-      if (t < nb) a0 += p[t] * double(col[rows.row(kb + t)]);
-      g[j] += a0 + a1;
-    }
+    for (index_t j = 0; j < d; ++j) g[j] += dot_block(p, data.X.data + j * n, rows, kb, nb);
   }
   return value;
 }
