@@ -42,6 +42,10 @@ inline d8 operator+(d8 a, const d8& b) {
   for (int i = 0; i < width; ++i) a.v[i] += b.v[i];
   return a;
 }
+inline d8 operator-(d8 a, const d8& b) {
+  for (int i = 0; i < width; ++i) a.v[i] -= b.v[i];
+  return a;
+}
 inline d8 operator*(d8 a, const d8& b) {
   for (int i = 0; i < width; ++i) a.v[i] *= b.v[i];
   return a;
