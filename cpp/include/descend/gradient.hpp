@@ -32,6 +32,22 @@ struct GradientWorkspace {
     const Partition p = make_partition(rows, features * outputs);
     if (p.chunks > 1) partials.reserve(static_cast<size_t>(p.chunks * ((features + 1) * outputs + 1)));
   }
+
+  /// make_partition(rows, width), remembered: a solver asks for the same
+  /// shape on every update, and its integer divisions cost more than a
+  /// whole update of a tiny problem.
+  const Partition& partition(index_t rows, index_t width) {
+    if (rows != last_rows_ || width != last_width_) {
+      last_ = make_partition(rows, width);
+      last_rows_ = rows;
+      last_width_ = width;
+    }
+    return last_;
+  }
+
+ private:
+  Partition last_;
+  index_t last_rows_ = -1, last_width_ = -1;
 };
 
 namespace detail {
@@ -42,27 +58,31 @@ namespace detail {
 template <int R, class T>
 inline void dot_rows(const T* const* x, const T* c, index_t n, double* p) {
   using simd::d8;
-  // Two accumulators per row (even and odd blocks of 8) halve the chain
-  // of dependent additions.
-  d8 acc[R], acc1[R];
-  for (int r = 0; r < R; ++r) acc[r] = acc1[r] = simd::zero();
-  index_t j = 0;
-  for (; j + 2 * simd::width <= n; j += 2 * simd::width) {
-    const d8 c0 = simd::load(c + j), c1 = simd::load(c + j + simd::width);
-    for (int r = 0; r < R; ++r) {
-      acc[r] += simd::load(x[r] + j) * c0;
-      acc1[r] += simd::load(x[r] + j + simd::width) * c1;
+  const index_t body = n - n % simd::width;
+  for (int r = 0; r < R; ++r) p[r] = 0.0;
+  if (body > 0) {
+    // Two accumulators per row (even and odd blocks of 8) halve the chain
+    // of dependent additions.
+    d8 acc[R], acc1[R];
+    for (int r = 0; r < R; ++r) acc[r] = acc1[r] = simd::zero();
+    index_t j = 0;
+    for (; j + 2 * simd::width <= body; j += 2 * simd::width) {
+      const d8 c0 = simd::load(c + j), c1 = simd::load(c + j + simd::width);
+      for (int r = 0; r < R; ++r) {
+        acc[r] += simd::load(x[r] + j) * c0;
+        acc1[r] += simd::load(x[r] + j + simd::width) * c1;
+      }
     }
+    if (j < body) {
+      const d8 c0 = simd::load(c + j);
+      for (int r = 0; r < R; ++r) acc[r] += simd::load(x[r] + j) * c0;
+    }
+    for (int r = 0; r < R; ++r) p[r] = simd::sum(acc[r] + acc1[r]);
   }
-  if (j + simd::width <= n) {
-    const d8 c0 = simd::load(c + j);
-    for (int r = 0; r < R; ++r) acc[r] += simd::load(x[r] + j) * c0;
-    j += simd::width;
-  }
-  for (int r = 0; r < R; ++r) {
-    for (index_t v = 0; j + v < n; ++v) acc1[r][v] += double(x[r][j + v]) * double(c[j + v]);
-    p[r] = simd::sum(acc[r] + acc1[r]);
-  }
+  // The last n mod 8 elements in plain doubles: writing single lanes of a
+  // vector register goes through memory and stalls on wide registers.
+  for (index_t j = body; j < n; ++j)
+    for (int r = 0; r < R; ++r) p[r] += double(x[r][j]) * double(c[j]);
 }
 
 // g[j] += sum_r a[r] x[r][j] for R rows at once: g is loaded and stored
@@ -172,8 +192,9 @@ inline double dot_block(const double* p, const T* col, const Rows& rows, index_t
     const T* x = col + rows.row(kb);
     for (; t + simd::width <= nb; t += simd::width) acc += simd::load(p + t) * simd::load(x + t);
   }
-  for (int v = 0; t < nb; ++t, v = (v + 1) % simd::width) acc[v] += p[t] * double(col[rows.row(kb + t)]);
-  return simd::sum(acc);
+  double rest = 0.0;  // scalar, as in dot_rows
+  for (; t < nb; ++t) rest += p[t] * double(col[rows.row(kb + t)]);
+  return simd::sum(acc) + rest;
 }
 
 // Column-major, one prediction per row.
@@ -274,7 +295,7 @@ double sum_loss_grad(const Dataset<T>& data, const Rows& rows, const T* coef, co
                      double* g, int n_threads, GradientWorkspace& ws) {
   const index_t k = loss_outputs(loss);
   const index_t n_grad = (data.features() + 1) * k;
-  const Partition part = make_partition(rows.count, data.features() * k);
+  const Partition part = ws.partition(rows.count, data.features() * k);
   if (part.chunks <= 1) return chunk_sum(data, rows, 0, rows.count, coef, loss, g);
 
   const index_t slot = n_grad + 1;  // the chunk's gradient, then its loss sum
