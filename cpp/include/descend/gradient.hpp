@@ -137,22 +137,12 @@ inline double row_group(const Dataset<T>& data, const Rows& rows, index_t k, con
   return value;
 }
 
-}  // namespace detail
-
-/// Asks for row i of X to be brought into cache (every line it touches:
-/// one run for row-major X, one element per column for column-major).
+// Asks for row i of a row-major X to be brought into cache.
 template <class T>
 inline void prefetch_row(const Dataset<T>& data, index_t i) {
-  const index_t d = data.features();
-  if (data.X.layout == Layout::RowMajor) {
-    const char* a = reinterpret_cast<const char*>(data.X.data + i * d);
-    for (index_t b = 0; b < index_t(d * sizeof(T)); b += 64) DESCEND_PREFETCH(a + b);
-  } else {
-    for (index_t j = 0; j < d; ++j) DESCEND_PREFETCH(data.X.data + j * data.rows() + i);
-  }
+  const char* a = reinterpret_cast<const char*>(data.X.data + i * data.features());
+  for (index_t b = 0; b < index_t(data.features() * sizeof(T)); b += 64) DESCEND_PREFETCH(a + b);
 }
-
-namespace detail {
 
 // Accumulates rows k0..k1-1 of `rows` into g[0..d] (g[d]: intercept) and
 // returns sum w_i loss_i. Row-major: each row is a contiguous run of X;

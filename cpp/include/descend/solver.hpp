@@ -299,9 +299,6 @@ Status run_batch(RunState<T>& st, const Rule& rule, FitReport& report, const Obs
   return Status::MaxIter;
 }
 
-// Batches ahead whose first row run_epochs prefetches.
-constexpr index_t prefetch_batches = 4;
-
 // sgd is minibatch with batch_size 1.
 template <class T, class Rule>
 Status run_epochs(RunState<T>& st, const Rule& rule, index_t batch_size, FitReport& report,
@@ -317,10 +314,6 @@ Status run_epochs(RunState<T>& st, const Rule& rule, index_t batch_size, FitRepo
     index_t batches = 0;
     for (index_t start = 0; start < n; start += batch_size, ++batches) {
       const index_t count = std::min(batch_size, n - start);
-      // A shuffled row is a cache miss the hardware cannot predict: ask for
-      // the first row of the batch a few updates ahead (for sgd, its row).
-      const index_t next = start + prefetch_batches * batch_size;
-      if (st.opt.shuffle && next < n) prefetch_row(st.data, order[static_cast<size_t>(next)]);
       sum += st.opt.shuffle ? st.objective_grad(RowIndex{order.data() + start, count})
                             : st.objective_grad(RowRange{start, count});
       st.update(rule, st.opt.learning_rate.at(st.steps));
