@@ -57,4 +57,4 @@ def _load():
 ISA, _module = _load()
 globals().update({k: v for k, v in vars(_module).items() if not k.startswith("__")})
 # Tracebacks name the public class, not the build it came from.
-DivergenceError.__module__ = "descend"  # noqa: F821 (re-exported above)
+_module.DivergenceError.__module__ = "descend"

@@ -146,7 +146,7 @@ def w1_batch(cfg: Config) -> List[Row]:
         if torch is not None:
             rows.append(Row(name, "pytorch", unit, timed(_torch_mse_step(torch, X, y), cfg.repeats)))
         XF = np.asfortranarray(X)
-        del X
+        X = None  # free the C-order copy (the closures above are done with it)
         rows.append(Row(name, "descend F order", unit, _per(timed(_batch_iteration(XF, y, k), cfg.repeats), k)))
         del XF
     return rows

@@ -23,7 +23,6 @@ namespace detail {
 // loss(p) = p^2 / 2 whatever y is: its gradient at theta = v is H v, so the
 // fused kernel gives one power-iteration product per pass over X.
 struct CurvatureLoss {
-  bool valid_target(double) const { return true; }
   double eval(double p, double, double& deriv) const {
     deriv = p;
     return 0.0;
