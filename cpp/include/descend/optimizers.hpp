@@ -1,8 +1,12 @@
 // Update rules: in-place kernels over contiguous buffers, one fused loop
 // over parameters, gradient and state per step. Definitions, defaults and
-// bias correction follow PyTorch's torch.optim; arithmetic is in double,
-// parameters and state stay in the caller's dtype T, the gradient may be
-// double (the solver) or T (descend.optim over the user's arrays).
+// bias correction follow PyTorch's torch.optim; parameters and state stay
+// in the caller's dtype T, the gradient may be double (the solver) or T
+// (descend.optim over the user's arrays). The arithmetic is in the wider
+// of the two (compute_t): double in the solver, where the gradient is a
+// double sum; T in descend.optim, as torch's fused kernels do, where a
+// float32 step in double would be bound by double square roots and
+// divisions rather than by memory.
 //
 // Each rule is a small struct of hyper-parameters with
 //   name        the public name (optimizer= in descend.fit)
@@ -10,11 +14,13 @@
 //               (zero-initialised by the caller before the first step)
 //   params(f)   calls f(name, member) for each hyper-parameter
 //   validate()  throws std::invalid_argument naming a bad hyper-parameter
-//   prepare(lr, t)  the elementwise update of step t = 1, 2, ...
+//   prepare<C>(lr, t)  the elementwise update of step t = 1, 2, ... in
+//               arithmetic of type C
 // and step() applies it to every element (in parallel for large n).
 #pragma once
 
 #include <cmath>
+#include <type_traits>
 #include <variant>
 
 #include "config.hpp"
@@ -32,6 +38,10 @@ struct StepBuffers {
   T* state1 = nullptr;
   index_t size = 0;
 };
+
+/// The arithmetic type of a step over parameters T with gradient G.
+template <class T, class G>
+using compute_t = std::common_type_t<T, G>;
 
 namespace detail {
 
@@ -53,16 +63,17 @@ inline void check_positive(double v, const char* name) {
 template <int Slots, class Rule, class T, class G>
 void apply_step_slots(const Rule& rule, const StepBuffers<T, G>& b, double lr, long long t,
                       int n_threads) {
-  const auto step = rule.prepare(lr, t);
+  using C = compute_t<T, G>;
+  const auto step = rule.template prepare<C>(lr, t);
   T* const p = b.param;
   const G* const g = b.grad;
   T* const s0 = b.state0;
   T* const s1 = b.state1;
   parallel_for(b.size, n_threads, b.size >= parallel_update_min, [&](index_t j) {
-    double pj = double(p[j]);
-    double a = Slots >= 1 ? double(s0[j]) : 0.0;
-    double c = Slots >= 2 ? double(s1[j]) : 0.0;
-    step(pj, double(g[j]), a, c);
+    C pj = C(p[j]);
+    C a = Slots >= 1 ? C(s0[j]) : C(0);
+    C c = Slots >= 2 ? C(s1[j]) : C(0);
+    step(pj, C(g[j]), a, c);
     p[j] = static_cast<T>(pj);
     if constexpr (Slots >= 1) s0[j] = static_cast<T>(a);
     if constexpr (Slots >= 2) s1[j] = static_cast<T>(c);
@@ -76,9 +87,10 @@ void apply_step(const Rule& rule, const StepBuffers<T, G>& b, double lr, long lo
 
 }  // namespace detail
 
-// Each rule's prepare(lr, t) folds the per-step constants (bias
-// corrections, decay factors) once and returns the elementwise update
-// f(p, g, s0, s1), applied to every parameter.
+// Each rule's prepare<C>(lr, t) folds the per-step constants (bias
+// corrections, decay factors) once, in double, rounds them to C and
+// returns the elementwise update f(p, g, s0, s1) over C, applied to every
+// parameter.
 
 /// gd: p <- p - lr g.
 struct GD {
@@ -86,8 +98,8 @@ struct GD {
   static constexpr int slots = 0;
   template <class F> void params(F&&) {}
   void validate() const {}
-  auto prepare(double lr, long long) const {
-    return [lr](double& p, double g, double&, double&) { p -= lr * g; };
+  template <class C> auto prepare(double lr, long long) const {
+    return [lr = C(lr)](C& p, C g, C&, C&) { p -= lr * g; };
   }
 };
 
@@ -103,8 +115,8 @@ struct MomentumParams {
 /// b <- momentum b + g; p <- p - lr b.
 struct Momentum : MomentumParams {
   static constexpr const char* name = "momentum";
-  auto prepare(double lr, long long) const {
-    return [lr, mu = momentum](double& p, double g, double& b, double&) {
+  template <class C> auto prepare(double lr, long long) const {
+    return [lr = C(lr), mu = C(momentum)](C& p, C g, C& b, C&) {
       b = mu * b + g;
       p -= lr * b;
     };
@@ -115,8 +127,8 @@ struct Momentum : MomentumParams {
 /// b <- momentum b + g; p <- p - lr (g + momentum b).
 struct Nesterov : MomentumParams {
   static constexpr const char* name = "nesterov";
-  auto prepare(double lr, long long) const {
-    return [lr, mu = momentum](double& p, double g, double& b, double&) {
+  template <class C> auto prepare(double lr, long long) const {
+    return [lr = C(lr), mu = C(momentum)](C& p, C g, C& b, C&) {
       b = mu * b + g;
       p -= lr * (g + mu * b);
     };
@@ -130,8 +142,8 @@ struct Adagrad {
   double epsilon = 1e-10;
   template <class F> void params(F&& f) { f("epsilon", epsilon); }
   void validate() const { detail::check_positive(epsilon, "epsilon"); }
-  auto prepare(double lr, long long) const {
-    return [lr, eps = epsilon](double& p, double g, double& s, double&) {
+  template <class C> auto prepare(double lr, long long) const {
+    return [lr = C(lr), eps = C(epsilon)](C& p, C g, C& s, C&) {
       s += g * g;
       p -= lr * g / (std::sqrt(s) + eps);
     };
@@ -152,9 +164,9 @@ struct RMSprop {
     detail::check_unit_interval(rho, "rho");
     detail::check_positive(epsilon, "epsilon");
   }
-  auto prepare(double lr, long long) const {
-    return [lr, rho = rho, eps = epsilon](double& p, double g, double& v, double&) {
-      v = rho * v + (1.0 - rho) * g * g;
+  template <class C> auto prepare(double lr, long long) const {
+    return [lr = C(lr), rho = C(rho), rho_c = C(1.0 - rho), eps = C(epsilon)](C& p, C g, C& v, C&) {
+      v = rho * v + rho_c * g * g;
       p -= lr * g / (std::sqrt(v) + eps);
     };
   }
@@ -178,12 +190,13 @@ struct Adam {
     detail::check_unit_interval(beta_2, "beta_2");
     detail::check_positive(epsilon, "epsilon");
   }
-  auto prepare(double lr, long long t) const {
-    const double step = lr / (1.0 - std::pow(beta_1, double(t)));
-    const double root_c2 = std::sqrt(1.0 - std::pow(beta_2, double(t)));
-    return [=, b1 = beta_1, b2 = beta_2, eps = epsilon](double& p, double g, double& m, double& v) {
-      m = b1 * m + (1.0 - b1) * g;
-      v = b2 * v + (1.0 - b2) * g * g;
+  template <class C> auto prepare(double lr, long long t) const {
+    const C step = C(lr / (1.0 - std::pow(beta_1, double(t))));
+    const C root_c2 = C(std::sqrt(1.0 - std::pow(beta_2, double(t))));
+    return [=, b1 = C(beta_1), b1_c = C(1.0 - beta_1), b2 = C(beta_2), b2_c = C(1.0 - beta_2),
+            eps = C(epsilon)](C& p, C g, C& m, C& v) {
+      m = b1 * m + b1_c * g;
+      v = b2 * v + b2_c * g * g;
       p -= step * m / (std::sqrt(v) / root_c2 + eps);
     };
   }
@@ -202,10 +215,10 @@ struct AdamW : Adam {
     if (!(weight_decay >= 0.0) || !std::isfinite(weight_decay))
       detail::invalid("weight_decay must be a finite number >= 0, got ", weight_decay);
   }
-  auto prepare(double lr, long long t) const {
-    const auto adam = Adam::prepare(lr, t);
-    const double decay = 1.0 - lr * weight_decay;
-    return [=](double& p, double g, double& m, double& v) {
+  template <class C> auto prepare(double lr, long long t) const {
+    const auto adam = Adam::prepare<C>(lr, t);
+    const C decay = C(1.0 - lr * weight_decay);
+    return [=](C& p, C g, C& m, C& v) {
       p *= decay;
       adam(p, g, m, v);
     };
