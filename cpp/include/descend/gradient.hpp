@@ -193,21 +193,6 @@ inline double dot_block(const double* p, const T* col, const Rows& rows, index_t
   return simd::sum(acc) + rest;
 }
 
-// p[t] += c x[rows(kb + t)] over a block (vector lanes when the rows are
-// a contiguous range; each p[t] is its own sum, so lanes change nothing).
-template <class T, class Rows>
-inline void add_scaled_block(double* p, const T* col, double c, const Rows& rows, index_t kb,
-                             index_t nb) {
-  index_t t = 0;
-  if constexpr (std::is_same_v<Rows, RowRange>) {
-    const T* x = col + rows.row(kb);
-    const simd::d8 cv = simd::splat(c);
-    for (; t + simd::width <= nb; t += simd::width)
-      simd::store(p + t, simd::load(p + t) + simd::load(x + t) * cv);
-  }
-  for (; t < nb; ++t) p[t] += double(col[rows.row(kb + t)]) * c;
-}
-
 // Column-major, one prediction per row.
 template <class T, class Loss, class Rows>
 double chunk_col_major(const Dataset<T>& data, const Rows& rows, index_t k0, index_t k1,
@@ -219,7 +204,11 @@ double chunk_col_major(const Dataset<T>& data, const Rows& rows, index_t k0, ind
   for (index_t kb = k0; kb < k1; kb += col_block) {
     const index_t nb = std::min(col_block, k1 - kb);
     for (index_t t = 0; t < nb; ++t) p[t] = double(coef[d]);
-    for (index_t j = 0; j < d; ++j) add_scaled_block(p, data.X.data + j * n, double(coef[j]), rows, kb, nb);
+    for (index_t j = 0; j < d; ++j) {
+      const T* col = data.X.data + j * n;
+      const double cj = double(coef[j]);
+      for (index_t t = 0; t < nb; ++t) p[t] += double(col[rows.row(kb + t)]) * cj;
+    }
     for (index_t t = 0; t < nb; ++t) {  // p[t] becomes the residual w_i loss'(p_i)
       const index_t i = rows.row(kb + t);
       double deriv;

@@ -1,12 +1,15 @@
 // Eight doubles as one value: the lanes of every reduction in the kernels.
 //
-// With GCC and Clang this is a generic vector type, which the compiler
-// lowers to whatever the target has (4 SSE2, 2 AVX2 or 1 AVX-512
-// registers); elsewhere a plain struct with the same lane-wise arithmetic.
-// Either way each lane is its own accumulator and the lanes are combined
-// in a fixed tree, so a sum's bits do not depend on the vector width, the
-// compiler or the thread count. (No FMA contraction: the build passes
-// -ffp-contract=off so a*b+c rounds the same everywhere.)
+// With GCC and Clang a d8 is built from the target's own vector registers:
+// one AVX-512 register, or a pair of AVX registers, or a pair of pairs of
+// SSE2 registers, so every operation is one instruction a register. (A
+// single 64-byte generic vector on a target without AVX-512 is lowered by
+// GCC through the stack: 2-3x slower kernels.) Elsewhere a plain struct
+// with the same lane-wise arithmetic. Either way each lane is its own
+// accumulator and the lanes are combined in a fixed tree, so a sum's bits
+// do not depend on the vector width, the compiler or the thread count.
+// (No FMA contraction: the build passes -ffp-contract=off so a*b+c rounds
+// the same everywhere.)
 #pragma once
 
 #include <cstring>
@@ -20,34 +23,123 @@ namespace descend::simd {
 constexpr int width = 8;
 
 #if defined(__GNUC__) || defined(__clang__)
-typedef double d8 __attribute__((vector_size(64)));
-typedef float f8 __attribute__((vector_size(32)));
 
-inline d8 load(const double* p) {
-  d8 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-inline d8 load(const float* p) {
 #if defined(__AVX512F__)
-  // One vcvtps2pd: GCC lowers the generic conversion below through split
-  // halves and re-joins them (4 instructions per 8 floats), which bound
-  // the float32 kernels.
-  return d8(_mm512_cvtps_pd(_mm256_loadu_ps(p)));
+constexpr int native_doubles = 8;
+#elif defined(__AVX__)
+constexpr int native_doubles = 4;
 #else
-  f8 v;
-  std::memcpy(&v, p, sizeof v);
-  return __builtin_convertvector(v, d8);
+constexpr int native_doubles = 2;
 #endif
+
+/// One register of doubles, and the floats that convert to it.
+typedef double dreg __attribute__((vector_size(8 * native_doubles)));
+typedef float freg __attribute__((vector_size(4 * native_doubles)));
+
+/// Two values of H side by side: lanes 0..n-1 in lo, n..2n-1 in hi.
+template <class H>
+struct twice {
+  H lo, hi;
+};
+
+template <class V>
+struct lanes_of {
+  static constexpr int value = native_doubles;
+};
+template <class H>
+struct lanes_of<twice<H>> {
+  static constexpr int value = 2 * lanes_of<H>::value;
+};
+
+template <class H>
+inline twice<H> operator+(const twice<H>& a, const twice<H>& b) {
+  return {a.lo + b.lo, a.hi + b.hi};
 }
-inline void store(double* p, d8 v) { std::memcpy(p, &v, sizeof v); }
-inline d8 splat(double a) { return d8{a, a, a, a, a, a, a, a}; }
+template <class H>
+inline twice<H> operator-(const twice<H>& a, const twice<H>& b) {
+  return {a.lo - b.lo, a.hi - b.hi};
+}
+template <class H>
+inline twice<H> operator*(const twice<H>& a, const twice<H>& b) {
+  return {a.lo * b.lo, a.hi * b.hi};
+}
+template <class H>
+inline twice<H>& operator+=(twice<H>& a, const twice<H>& b) {
+  return a = a + b;
+}
+
+namespace detail {
+
+inline double lane(const dreg& v, int i) { return v[i]; }
+template <class H>
+inline double lane(const twice<H>& v, int i) {
+  constexpr int n = lanes_of<H>::value;
+  return i < n ? lane(v.lo, i) : lane(v.hi, i - n);
+}
+
+template <class V>
+struct ops;
+
+template <>
+struct ops<dreg> {
+  static dreg load(const double* p) {
+    dreg v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+  }
+  static dreg load(const float* p) {
+#if defined(__AVX512F__)
+    // One vcvtps2pd: GCC lowers the generic conversion below through split
+    // halves and re-joins them (4 instructions per 8 floats).
+    return dreg(_mm512_cvtps_pd(_mm256_loadu_ps(p)));
+#else
+    freg f;
+    std::memcpy(&f, p, sizeof f);
+    return __builtin_convertvector(f, dreg);
+#endif
+  }
+  static void store(double* p, const dreg& v) { std::memcpy(p, &v, sizeof v); }
+  static dreg splat(double a) { return dreg{} + a; }
+};
+
+template <class H>
+struct ops<twice<H>> {
+  static constexpr int n = lanes_of<H>::value;
+  template <class T>
+  static twice<H> load(const T* p) {
+    return {ops<H>::load(p), ops<H>::load(p + n)};
+  }
+  static void store(double* p, const twice<H>& v) {
+    ops<H>::store(p, v.lo);
+    ops<H>::store(p + n, v.hi);
+  }
+  static twice<H> splat(double a) { return {ops<H>::splat(a), ops<H>::splat(a)}; }
+};
+
+// Lanes doubles: one register, or two of half as many lanes.
+template <int Lanes, bool Native = (Lanes == native_doubles)>
+struct vec_of {
+  using type = twice<typename vec_of<Lanes / 2>::type>;
+};
+template <int Lanes>
+struct vec_of<Lanes, true> {
+  using type = dreg;
+};
+
+}  // namespace detail
+
+using d8 = typename detail::vec_of<width>::type;
+
+inline d8 load(const double* p) { return detail::ops<d8>::load(p); }
+inline d8 load(const float* p) { return detail::ops<d8>::load(p); }
+inline void store(double* p, const d8& v) { detail::ops<d8>::store(p, v); }
+inline d8 splat(double a) { return detail::ops<d8>::splat(a); }
 inline d8 zero() { return d8{}; }
+inline double lane(const d8& v, int i) { return detail::lane(v, i); }
+
 #else
 struct d8 {
   double v[width];
-  double operator[](int i) const { return v[i]; }
-  double& operator[](int i) { return v[i]; }
 };
 inline d8 operator+(d8 a, const d8& b) {
   for (int i = 0; i < width; ++i) a.v[i] += b.v[i];
@@ -71,11 +163,13 @@ inline d8 load(const T* p) {
 inline void store(double* p, const d8& v) { std::memcpy(p, v.v, sizeof v.v); }
 inline d8 splat(double a) { return d8{{a, a, a, a, a, a, a, a}}; }
 inline d8 zero() { return d8{}; }
+inline double lane(const d8& v, int i) { return v.v[i]; }
 #endif
 
 /// The lanes' sum in a fixed tree.
 inline double sum(const d8& v) {
-  return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
+  return ((lane(v, 0) + lane(v, 1)) + (lane(v, 2) + lane(v, 3))) +
+         ((lane(v, 4) + lane(v, 5)) + (lane(v, 6) + lane(v, 7)));
 }
 
 }  // namespace descend::simd
