@@ -24,9 +24,16 @@ const char* dtype_name() {
   return sizeof(T) == 4 ? "float32" : "float64";
 }
 
+/// Whether a's elements are native T (an equal dtype, not only the same
+/// object: a memory-mapped or unpickled array carries its own descriptor).
+template <class T>
+bool has_dtype(const py::array& a) {
+  return py::isinstance<py::array_t<T>>(a);
+}
+
 template <class T>
 void require_dtype(const py::array& a, const char* name) {
-  if (!a.dtype().is(py::dtype::of<T>()))
+  if (!has_dtype<T>(a))
     throw py::type_error(std::string(name) + " must have dtype " + dtype_name<T>() + ", got " +
                          std::string(py::str(a.dtype())));
 }
@@ -98,8 +105,8 @@ inline void set_learning_rate(FitOptions& o, const py::object& lr) {
 /// Calls f(T{}) for X's dtype, float32 or float64.
 template <class F>
 decltype(auto) dispatch_dtype(const py::array& X, F&& f) {
-  if (X.dtype().is(py::dtype::of<float>())) return f(float{});
-  if (X.dtype().is(py::dtype::of<double>())) return f(double{});
+  if (has_dtype<float>(X)) return f(float{});
+  if (has_dtype<double>(X)) return f(double{});
   throw py::type_error("X must have dtype float32 or float64, got " + std::string(py::str(X.dtype())));
 }
 

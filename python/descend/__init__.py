@@ -9,9 +9,22 @@ from . import optim, reference, schedules
 
 __version__ = "0.1.0"
 
+_ESTIMATORS = ("GDClassifier", "GDRegressor")
+
+
+def __getattr__(name: str):
+    # The scikit-learn estimators load (and import scikit-learn) on first use.
+    if name in _ESTIMATORS:
+        from . import estimators
+
+        return getattr(estimators, name)
+    raise AttributeError(f"module 'descend' has no attribute {name!r}")
+
 __all__ = [
     "DivergenceError",
     "FitResult",
+    "GDClassifier",
+    "GDRegressor",
     "IterationState",
     "MinimizeResult",
     "fit",
