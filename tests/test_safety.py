@@ -116,6 +116,22 @@ def test_read_only_inputs_are_accepted(method, order):
     assert res.coef.flags.writeable
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_memory_mapped_and_unpickled_arrays_are_accepted(dtype, tmp_path):
+    # Their dtype equals float32/float64 but is not NumPy's own descriptor object.
+    import pickle
+
+    X, y = _regression(dtype=dtype)
+    ref = descend.fit(X, y, max_iter=5, tol=None)
+    np.save(tmp_path / "X.npy", X)
+    mapped = np.load(tmp_path / "X.npy", mmap_mode="r")
+    unpickled = pickle.loads(pickle.dumps(X))
+    for X_other in (mapped, unpickled):
+        np.testing.assert_array_equal(descend.fit(X_other, y, max_iter=5, tol=None).coef, ref.coef)
+        np.testing.assert_array_equal(descend.loss_grad(X_other, y, ref.coef)[1], descend.loss_grad(X, y, ref.coef)[1])
+    del mapped
+
+
 def test_read_only_inputs_loss_grad_and_gradient_descent():
     X, y = _regression()
     w = np.linspace(0.5, 2.0, len(y))
