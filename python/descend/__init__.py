@@ -3,6 +3,7 @@
 from ._core import DivergenceError
 from ._fit import fit, gradient_descent, loss_grad
 from ._minimize import MinimizeResult, minimize
+from ._paths import cmake_dir, get_include
 from ._result import FitResult, IterationState
 from ._threads import get_num_threads, set_num_threads
 from . import optim, reference, schedules
@@ -27,7 +28,9 @@ __all__ = [
     "GDRegressor",
     "IterationState",
     "MinimizeResult",
+    "cmake_dir",
     "fit",
+    "get_include",
     "get_num_threads",
     "gradient_descent",
     "loss_grad",

@@ -75,6 +75,8 @@ def demo(out=sys.stdout) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m descend", description="descend: fast gradient descent")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument("--includedir", action="store_true", help="print the C++ headers' directory and exit")
+    parser.add_argument("--cmakedir", action="store_true", help="print the directory of descendConfig.cmake and exit")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("demo", help="fit the textbook example, a regression and a classifier")
     sub.add_parser("bench", help="the benchmark suite, side by side (see python -m descend bench --help)",
@@ -90,6 +92,11 @@ def main(argv: list[str] | None = None) -> int:
         import descend
 
         print(descend.__version__)
+        return 0
+    if args.includedir or args.cmakedir:
+        from ._paths import cmake_dir, get_include
+
+        print(get_include() if args.includedir else cmake_dir())
         return 0
     if args.command == "demo":
         return demo()

@@ -1,0 +1,168 @@
+// Kernels, update rules and the solver against values computed by hand.
+#include <descend/descend.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+int failures = 0;
+
+#define CHECK(cond)                                                         \
+  do {                                                                      \
+    if (!(cond)) {                                                          \
+      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+      ++failures;                                                           \
+    }                                                                       \
+  } while (0)
+
+bool near(double a, double b, double rtol) { return std::fabs(a - b) <= rtol * std::max(std::fabs(b), 1e-300); }
+
+using descend::index_t;
+using descend::Layout;
+
+// The textbook problem: X = [[1,2],[1,3],[1,4]], y = [2,5,9].
+const std::vector<double> textbook_X = {1, 2, 1, 3, 1, 4};
+const std::vector<double> textbook_y = {2, 5, 9};
+
+descend::Dataset<double> textbook() {
+  return {{textbook_X.data(), 3, 2, Layout::RowMajor}, {textbook_y.data(), 3}, {}};
+}
+
+void squared_loss_grad_by_hand() {
+  // At coef = 0: J = (4 + 25 + 81)/3 and grad = (2/3) X^T (0 - y) = (2/3) [-16, -55].
+  const std::vector<double> coef = {0.0, 0.0};
+  const double intercept = 0.0;
+  std::vector<double> g(2);
+  double gb = 0.0;
+  const double J = descend::loss_grad(textbook(), coef.data(), &intercept, descend::LossSpec{}, 0.0,
+                                      g.data(), &gb);
+  CHECK(near(J, 110.0 / 3.0, 1e-15));
+  CHECK(near(g[0], -32.0 / 3.0, 1e-15));
+  CHECK(near(g[1], -110.0 / 3.0, 1e-15));
+  CHECK(near(gb, -32.0 / 3.0, 1e-15));  // the intercept's column is all ones, as X's first
+}
+
+void logistic_loss_grad_by_hand() {
+  // At coef = 0 every row costs log 2 and contributes (1/2 - y_i) x_i / m.
+  const std::vector<double> X = {1, 0, 0, 1, 2, 2};  // column-major 3 x 2: columns [1,0,0], [1,2,2]
+  const std::vector<double> y = {1, 0, 1};
+  const descend::Dataset<double> data{{X.data(), 3, 2, Layout::ColMajor}, {y.data(), 3}, {}};
+  descend::LossSpec logistic;
+  logistic.kind = descend::LossKind::Logistic;
+  const std::vector<double> coef = {0.0, 0.0};
+  const double intercept = 0.0;
+  std::vector<double> g(2);
+  double gb = 0.0;
+  const double J = descend::loss_grad(data, coef.data(), &intercept, logistic, 0.0, g.data(), &gb);
+  CHECK(near(J, std::log(2.0), 1e-15));
+  CHECK(near(g[0], (-0.5 * 1) / 3.0, 1e-15));                      // rows' x_0 = 1, 0, 0
+  CHECK(near(g[1], (-0.5 * 1 + 0.5 * 2 - 0.5 * 2) / 3.0, 1e-15));  // x_1 = 1, 2, 2
+  CHECK(near(gb, (-0.5 + 0.5 - 0.5) / 3.0, 1e-15));
+}
+
+void textbook_loop_matches_the_numpy_loop() {
+  // theta <- theta - lr (2/m) X^T (X theta - y), written out.
+  double t0 = 0.0, t1 = 0.0;
+  for (int it = 0; it < 1000; ++it) {
+    double g0 = 0.0, g1 = 0.0;
+    for (int i = 0; i < 3; ++i) {
+      const double r = textbook_X[2 * i] * t0 + textbook_X[2 * i + 1] * t1 - textbook_y[i];
+      g0 += r * textbook_X[2 * i];
+      g1 += r * textbook_X[2 * i + 1];
+    }
+    t0 -= 0.01 * (2.0 / 3.0) * g0;
+    t1 -= 0.01 * (2.0 / 3.0) * g1;
+  }
+  descend::FitOptions o;
+  o.learning_rate = descend::Schedule::constant(0.01);
+  o.stopping.tol.reset();
+  std::vector<double> coef = {0.0, 0.0};
+  double intercept = 0.0;
+  const auto report = descend::fit(textbook(), coef.data(), &intercept, o);
+  CHECK(report.n_iter == 1000 && report.status == descend::Status::MaxIter);
+  CHECK(near(coef[0], t0, 1e-12));
+  CHECK(near(coef[1], t1, 1e-12));
+}
+
+void least_squares_optimum() {
+  // y = [2,5,9] on x = [2,3,4]: slope 3.5, intercept 16/3 - 3 * 3.5 = -31/6.
+  const std::vector<double> x = {2, 3, 4};
+  const descend::Dataset<double> data{{x.data(), 3, 1, Layout::RowMajor}, {textbook_y.data(), 3}, {}};
+  descend::FitOptions o;
+  o.auto_learning_rate = true;
+  o.optimizer = descend::Nesterov{};
+  o.fit_intercept = true;
+  o.stopping.tol.reset();
+  o.stopping.gtol = 1e-13;
+  o.stopping.max_iter = 100000;
+  double slope = 0.0, intercept = 0.0;
+  const auto report = descend::fit(data, &slope, &intercept, o);
+  CHECK(report.converged);
+  CHECK(near(slope, 3.5, 1e-11));
+  CHECK(near(intercept, -31.0 / 6.0, 1e-11));
+  CHECK(report.loss_history.size() == static_cast<size_t>(report.n_iter));
+}
+
+void adam_first_step_by_hand() {
+  // m = 0.1 g, v = 0.001 g^2; bias-corrected m/sqrt(v) = sign(g): p -= lr (up to epsilon).
+  std::vector<float> p = {1.0f, -2.0f}, m(2, 0.0f), v(2, 0.0f);
+  const std::vector<float> g = {0.5f, -4.0f};
+  descend::StepBuffers<float, float> b{p.data(), g.data(), m.data(), v.data(), 2};
+  descend::step(descend::UpdateRule{descend::Adam{}}, b, 0.1, 1);
+  CHECK(near(p[0], 0.9, 1e-6));
+  CHECK(near(p[1], -1.9, 1e-6));
+  CHECK(near(m[0], 0.05, 1e-6) && near(v[1], 0.016, 1e-5));
+}
+
+void errors_name_the_argument() {
+  descend::FitOptions o;
+  o.learning_rate = descend::Schedule::constant(-1.0);
+  std::vector<double> coef = {0.0, 0.0};
+  double intercept = 0.0;
+  bool thrown = false;
+  try {
+    descend::fit(textbook(), coef.data(), &intercept, o);
+  } catch (const std::invalid_argument& e) {
+    thrown = std::string(e.what()).find("learning_rate") != std::string::npos;
+  }
+  CHECK(thrown);
+  CHECK(coef[0] == 0.0 && coef[1] == 0.0);  // raised before any work
+}
+
+void any_thread_count_gives_the_same_bits() {
+  const index_t n = 50000, d = 17;
+  std::vector<double> X(static_cast<size_t>(n * d)), y(static_cast<size_t>(n)), coef(static_cast<size_t>(d));
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> normal;
+  for (double& v : X) v = normal(rng);
+  for (double& v : y) v = normal(rng);
+  for (double& v : coef) v = normal(rng);
+  const double intercept = 0.25;
+  const descend::Dataset<double> data{{X.data(), n, d, Layout::RowMajor}, {y.data(), n}, {}};
+  std::vector<double> g1(static_cast<size_t>(d)), g4(static_cast<size_t>(d));
+  double b1 = 0.0, b4 = 0.0;
+  const double J1 = descend::loss_grad(data, coef.data(), &intercept, descend::LossSpec{}, 0.1, g1.data(), &b1, 1);
+  const double J4 = descend::loss_grad(data, coef.data(), &intercept, descend::LossSpec{}, 0.1, g4.data(), &b4, 4);
+  CHECK(J1 == J4 && b1 == b4 && g1 == g4);
+}
+
+}  // namespace
+
+int main() {
+  squared_loss_grad_by_hand();
+  logistic_loss_grad_by_hand();
+  textbook_loop_matches_the_numpy_loop();
+  least_squares_optimum();
+  adam_first_step_by_hand();
+  errors_name_the_argument();
+  any_thread_count_gives_the_same_bits();
+  if (failures) std::fprintf(stderr, "%d check(s) failed\n", failures);
+  else std::printf("all checks passed\n");
+  return failures ? EXIT_FAILURE : EXIT_SUCCESS;
+}
