@@ -121,6 +121,16 @@ class _GDBase(BaseEstimator):
         self.loss_curve_ = np.asarray(result.loss_history, dtype=np.float64)
         self.converged_ = bool(result.converged or stopped_early)
 
+    def _history_so_far(self, first: bool):
+        """(n_iter_, loss_curve_) before a partial_fit call."""
+        return (0, np.empty(0)) if first else (self.n_iter_, self.loss_curve_)
+
+    def _extend_history(self, before) -> None:
+        """After a partial_fit call: its epoch appended to the earlier ones."""
+        n_iter, curve = before
+        self.n_iter_ += n_iter
+        self.loss_curve_ = np.concatenate([curve, self.loss_curve_])
+
     def _warn_max_iter(self) -> None:
         if not self.converged_:
             warnings.warn(
@@ -332,11 +342,9 @@ class GDRegressor(RegressorMixin, _GDBase):
             X, y, w, loss, coef0, intercept0, _seed(self.random_state), 1, None, None
         )
         self._set_params(coef, intercept, X.dtype)
-        previous = 0 if first else self.n_iter_
-        curve = np.empty(0) if first else self.loss_curve_
+        before = self._history_so_far(first)
         self._record(result, False)
-        self.n_iter_ += previous
-        self.loss_curve_ = np.concatenate([curve, self.loss_curve_])
+        self._extend_history(before)
         return self
 
     def predict(self, X):
@@ -587,11 +595,9 @@ class GDClassifier(ClassifierMixin, _GDBase):
         starts = None if first else self._starts(self._problems(y_index), X.dtype)
         fitted, results, _ = self._fit_all(X, y_index, w, starts, 1, None, None)
         self._store(fitted, X.dtype)
-        previous = 0 if first else self.n_iter_
-        curve = np.empty(0) if first else self.loss_curve_
+        before = self._history_so_far(first)
         self._record_all(results, False)
-        self.n_iter_ += previous
-        self.loss_curve_ = np.concatenate([curve, self.loss_curve_])
+        self._extend_history(before)
         return self
 
     # -- prediction -------------------------------------------------------
