@@ -336,7 +336,7 @@ def loss_grad(
     delta: float = 1.0,
     out: Optional[np.ndarray] = None,
     check_finite: bool = True,
-):
+) -> tuple[float, np.ndarray, Any]:
     r"""The objective and its gradient at (coef, intercept), in one pass over X.
 
         J    = (1/n) sum_i w_i loss(p_i, y_i) + (l2/2) ||coef||^2
@@ -388,7 +388,7 @@ def loss_grad(
     return value, out, grad_intercept if loss == "softmax" else float(grad_intercept[0])
 
 
-def gradient_descent(X, y, theta, learning_rate, num_iterations):
+def gradient_descent(X: Any, y: Any, theta: Any, learning_rate: float, num_iterations: int) -> np.ndarray:
     r"""The textbook batch gradient descent for least squares.
 
     Same signature and result as the classic NumPy loop::
