@@ -36,6 +36,17 @@ inline int hardware_threads() {
 #endif
 }
 
+// Whether the core was built with OpenMP (else every call runs on one thread).
+#if defined(DESCEND_USE_OPENMP)
+constexpr bool has_openmp = true;
+inline int thread_num() { return omp_get_thread_num(); }
+inline int team_size() { return omp_get_num_threads(); }
+#else
+constexpr bool has_openmp = false;
+inline int thread_num() { return 0; }
+inline int team_size() { return 1; }
+#endif
+
 // The default set by set_num_threads(); 0 means "all cores".
 inline int& default_threads_slot() {
   static int n = 0;

@@ -5,6 +5,7 @@
 #include "config.hpp"
 #include "dataset.hpp"
 #include "errors.hpp"
+#include "gather.hpp"
 #include "gradient.hpp"
 #include "losses.hpp"
 #include "names.hpp"

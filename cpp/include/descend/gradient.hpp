@@ -178,18 +178,15 @@ double chunk_row_major(const Dataset<T>& data, const Rows& rows, index_t k0, ind
 // again for the gradient.
 constexpr index_t col_block = 256;
 
-// sum_t p[t] x[rows(kb + t)] over a block, in the lanes of simd::d8
-// (vector loads when the rows are a contiguous range).
+// sum_t p[t] x[rows(kb + t)] over a block, in the lanes of simd::d8.
 template <class T, class Rows>
 inline double dot_block(const double* p, const T* col, const Rows& rows, index_t kb, index_t nb) {
   simd::d8 acc = simd::zero();
+  const T* x = col + rows.row(kb);
   index_t t = 0;
-  if constexpr (std::is_same_v<Rows, RowRange>) {
-    const T* x = col + rows.row(kb);
-    for (; t + simd::width <= nb; t += simd::width) acc += simd::load(p + t) * simd::load(x + t);
-  }
+  for (; t + simd::width <= nb; t += simd::width) acc += simd::load(p + t) * simd::load(x + t);
   double rest = 0.0;  // scalar, as in dot_rows
-  for (; t < nb; ++t) rest += p[t] * double(col[rows.row(kb + t)]);
+  for (; t < nb; ++t) rest += p[t] * double(x[t]);
   return simd::sum(acc) + rest;
 }
 
@@ -331,18 +328,21 @@ double mean_loss_grad(const Dataset<T>& data, const Rows& rows, const T* theta,
   return sum * inv_m;
 }
 
+/// ||coef||^2 = sum_j coef_j^2 in double, summed in index order.
+template <class T>
+double squared_norm(const T* coef, index_t n) {
+  double s = 0.0;
+  for (index_t j = 0; j < n; ++j) s += double(coef[j]) * double(coef[j]);
+  return s;
+}
+
 /// Adds the l2 term: J += (l2/2) ||coef||^2 and grad[j] += l2 coef_j over
 /// the n_coef coefficients; the intercept is never regularised.
 template <class T>
 double add_l2(double value, const T* coef, index_t n_coef, double l2, double* grad) {
   if (l2 == 0.0) return value;
-  double sq = 0.0;
-  for (index_t j = 0; j < n_coef; ++j) {
-    const double c = double(coef[j]);
-    sq += c * c;
-    grad[j] += l2 * c;
-  }
-  return value + 0.5 * l2 * sq;
+  for (index_t j = 0; j < n_coef; ++j) grad[j] += l2 * double(coef[j]);
+  return value + 0.5 * l2 * squared_norm(coef, n_coef);
 }
 
 /// The full objective over all rows, as descend.loss_grad returns it:

@@ -57,6 +57,19 @@ inline void check_positive(double v, const char* name) {
   if (!(v > 0.0) || !std::isfinite(v)) invalid(name, " must be a finite number > 0, got ", v);
 }
 
+// Element j of a step: `step` (a rule's prepare<C>) updates p[j] and its
+// Slots state entries with gradient gj, in arithmetic C.
+template <int Slots, class C, class Step, class T>
+inline void step_element(const Step& step, T* p, T* s0, T* s1, index_t j, C gj) {
+  C pj = C(p[j]);
+  C a = Slots >= 1 ? C(s0[j]) : C(0);
+  C c = Slots >= 2 ? C(s1[j]) : C(0);
+  step(pj, gj, a, c);
+  p[j] = static_cast<T>(pj);
+  if constexpr (Slots >= 1) s0[j] = static_cast<T>(a);
+  if constexpr (Slots >= 2) s1[j] = static_cast<T>(c);
+}
+
 // One step of `rule` over every element; elementwise, so any thread count
 // gives bitwise the same result. Specialised on the number of state
 // buffers so the loop has no branch and vectorises.
@@ -69,15 +82,8 @@ void apply_step_slots(const Rule& rule, const StepBuffers<T, G>& b, double lr, l
   const G* const g = b.grad;
   T* const s0 = b.state0;
   T* const s1 = b.state1;
-  parallel_for(b.size, n_threads, b.size >= parallel_update_min, [&](index_t j) {
-    C pj = C(p[j]);
-    C a = Slots >= 1 ? C(s0[j]) : C(0);
-    C c = Slots >= 2 ? C(s1[j]) : C(0);
-    step(pj, C(g[j]), a, c);
-    p[j] = static_cast<T>(pj);
-    if constexpr (Slots >= 1) s0[j] = static_cast<T>(a);
-    if constexpr (Slots >= 2) s1[j] = static_cast<T>(c);
-  });
+  parallel_for(b.size, n_threads, b.size >= parallel_update_min,
+               [&](index_t j) { step_element<Slots>(step, p, s0, s1, j, C(g[j])); });
 }
 
 template <class Rule, class T, class G>

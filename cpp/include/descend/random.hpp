@@ -3,6 +3,7 @@
 // descend.reference re-implements both in plain Python as the oracle.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <numeric>
 #include <vector>
@@ -45,7 +46,7 @@ inline void shuffled_order(std::vector<index_t>& order, Random& rng) {
   std::iota(order.begin(), order.end(), index_t{0});
   for (index_t i = static_cast<index_t>(order.size()) - 1; i > 0; --i) {
     const auto j = static_cast<index_t>(rng.below(static_cast<std::uint64_t>(i) + 1));
-    std::swap(order[static_cast<size_t>(i)], order[static_cast<size_t>(j)]);
+    std::swap(order[static_cast<std::size_t>(i)], order[static_cast<std::size_t>(j)]);
   }
 }
 

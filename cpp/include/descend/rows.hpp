@@ -1,5 +1,6 @@
 // Row sets: which rows of X a kernel call visits. A batch iteration visits
-// a contiguous range; a shuffled mini-batch visits a slice of a permutation.
+// all rows; a mini-batch a contiguous slice (of X, or of a block of
+// shuffled rows gathered into contiguous memory, gather.hpp).
 #pragma once
 
 #include "config.hpp"
@@ -11,13 +12,6 @@ struct RowRange {
   index_t begin = 0;
   index_t count = 0;
   index_t row(index_t k) const { return begin + k; }
-};
-
-/// Rows index[0], ..., index[count-1] (a slice of a shuffle).
-struct RowIndex {
-  const index_t* index = nullptr;
-  index_t count = 0;
-  index_t row(index_t k) const { return index[k]; }
 };
 
 }  // namespace descend
