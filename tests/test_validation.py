@@ -477,3 +477,23 @@ def test_gradient_descent_keeps_theta_shape():
     np.testing.assert_array_equal(theta[:, 0], flat)
     same = descend.gradient_descent(X0, Y0, np.zeros(D), 0.01, 0)
     np.testing.assert_array_equal(same, np.zeros(D))
+
+
+@pytest.mark.parametrize("name, X, y, w", [
+    pytest.param("y", np.ones((3, 2)), np.ones(2), None, id="y"),
+    pytest.param("sample_weight", np.ones((3, 2)), np.ones(3), np.ones(4), id="sample_weight"),
+])
+def test_length_errors_read_the_same_from_python_and_the_core(name, X, y, w):
+    # Python checks lengths before calling the core; the core (what a native
+    # app sees as std::invalid_argument) words the same error identically.
+    with pytest.raises(ValueError) as from_python:
+        descend.fit(X, y, sample_weight=w)
+    with pytest.raises(ValueError) as from_core:
+        descend._core.fit(
+            X=X, y=y, sample_weight=w, coef=np.zeros(2), intercept=np.zeros(1), loss="squared", delta=1.0,
+            n_classes=1, method="batch", optimizer="gd", optimizer_params={}, learning_rate=0.01, batch_size=1,
+            max_iter=1, tol=None, n_iter_no_change=1, gtol=None, l2=0.0, l1=0.0, fit_intercept=False,
+            shuffle=False, seed=0, n_threads=0, check_finite=True, callback=None,
+        )
+    assert str(from_python.value) == str(from_core.value)
+    assert str(from_core.value).startswith(f"{name} has ")

@@ -1,6 +1,8 @@
 // Kernels, update rules and the solver against values computed by hand.
 #include <descend/descend.hpp>
 
+#include "testing.hpp"
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -11,28 +13,12 @@
 
 namespace {
 
-int failures = 0;
-
-#define CHECK(cond)                                                         \
-  do {                                                                      \
-    if (!(cond)) {                                                          \
-      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                           \
-    }                                                                       \
-  } while (0)
-
-bool near(double a, double b, double rtol) { return std::fabs(a - b) <= rtol * std::max(std::fabs(b), 1e-300); }
-
+using descend_test::near;
+using descend_test::textbook;
+using descend_test::textbook_X;
+using descend_test::textbook_y;
 using descend::index_t;
 using descend::Layout;
-
-// The textbook problem: X = [[1,2],[1,3],[1,4]], y = [2,5,9].
-const std::vector<double> textbook_X = {1, 2, 1, 3, 1, 4};
-const std::vector<double> textbook_y = {2, 5, 9};
-
-descend::Dataset<double> textbook() {
-  return {{textbook_X.data(), 3, 2, Layout::RowMajor}, {textbook_y.data(), 3}, {}};
-}
 
 void squared_loss_grad_by_hand() {
   // At coef = 0: J = (4 + 25 + 81)/3 and grad = (2/3) X^T (0 - y) = (2/3) [-16, -55].
@@ -162,7 +148,5 @@ int main() {
   adam_first_step_by_hand();
   errors_name_the_argument();
   any_thread_count_gives_the_same_bits();
-  if (failures) std::fprintf(stderr, "%d check(s) failed\n", failures);
-  else std::printf("all checks passed\n");
-  return failures ? EXIT_FAILURE : EXIT_SUCCESS;
+  return descend_test::finish();
 }

@@ -1,5 +1,42 @@
 // descend: gradient descent for linear models over caller-owned buffers.
-// Umbrella header: include this one.
+// Include this header; it is also the map of the public API (everything
+// else lives in descend::detail or is an implementation header).
+//
+// Data (view.hpp, dataset.hpp): nothing is copied or written.
+//   MatrixView<T>{data, rows, cols, Layout::RowMajor | Layout::ColMajor}
+//   VectorView<T>{data, size}                 read-only; nullptr = absent
+//   Dataset<T>{X, y, sample_weight}           T = float or double
+//   Span<T>, Span<const T>                    (pointer, size) or a std::vector
+//
+// Fitting (solver.hpp): J = (1/m) sum_i w_i loss(p_i, y_i) + (l2/2)||coef||^2
+// + l1 ||coef||_1, p_i = x_i . coef + intercept.
+//   FitOptions      loss (LossSpec), method (Method::Batch | SGD | MiniBatch),
+//                   optimizer (UpdateRule), learning_rate (Schedule) or
+//                   auto_learning_rate, batch_size, stopping (StoppingRule),
+//                   l2, l1, fit_intercept, shuffle, seed, n_threads, check_finite
+//   fit(data, options) -> FitResult<T>{coef, intercept, report}
+//   fit(data, coef, intercept, options[, observer]) -> FitReport, in place
+//   FitReport       n_iter, status (Status), converged, message,
+//                   loss_history, grad_norm, learning_rate
+//   Observer<T>     on_iteration(Progress<T>) -> true stops; poll() every poll_seconds
+//   loss_grad(data, coef, intercept, loss, l2, grad_coef, grad_intercept) -> J
+//
+// Pieces (losses.hpp, optimizers.hpp, schedules.hpp, stopping.hpp, names.hpp):
+//   LossSpec{LossKind::Squared | Logistic | Hinge | Huber | Softmax, delta, n_classes}
+//   UpdateRule = GD | Momentum | Nesterov | Adagrad | RMSprop | Adam | AdamW
+//                (hyper-parameters as fields: Adam{0.9, 0.999, 1e-8}, ...)
+//   Schedule::constant(eta0), or Schedule{ScheduleKind::Cosine, eta0, ...}
+//   StoppingRule{max_iter, tol, n_iter_no_change, gtol, divergence_factor}
+//   Optimizer<T>(rule, size, schedule).step(params, grad)   stateful, in place
+//   step(rule, StepBuffers<T, G>{param, grad, state0, state1, size}, lr, t)
+//   loss_from_name, method_from_name, optimizer_from_name, schedule_from_name:
+//                   the Python names ("squared", "sgd", "adam", ...)
+//   set_num_threads(n), get_num_threads()
+//
+// Errors: std::invalid_argument for bad input, before any work, with the
+// messages Python shows (a ValueError there); DivergenceError (a
+// std::runtime_error) when the objective diverges. Results are bitwise
+// identical for any n_threads.
 #pragma once
 
 #include "config.hpp"

@@ -19,7 +19,7 @@ enum class LossKind { Squared, Logistic, Hinge, Huber, Softmax };
 
 /// A loss and its parameters.
 struct LossSpec {
-  LossKind kind = LossKind::Squared;
+  LossKind kind = LossKind::Squared;  ///< which loss
   double delta = 1.0;     ///< huber: where the quadratic turns linear
   index_t n_classes = 2;  ///< softmax: k, the number of classes (labels 0..k-1)
 
@@ -27,6 +27,7 @@ struct LossSpec {
   index_t outputs() const { return kind == LossKind::Softmax ? n_classes : 1; }
 };
 
+/// The public name (loss= in descend.fit): "squared", "logistic", ...
 inline const char* loss_name(LossKind kind) {
   switch (kind) {
     case LossKind::Squared: return "squared";
@@ -38,6 +39,7 @@ inline const char* loss_name(LossKind kind) {
   return "?";
 }
 
+/// Whether y is a valid label for logistic and hinge (0 or 1).
 inline bool is_binary_label(double y) { return y == 0.0 || y == 1.0; }
 
 /// squared: loss = (p - y)^2, d loss / dp = 2 (p - y).

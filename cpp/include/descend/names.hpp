@@ -17,6 +17,7 @@ namespace descend {
 /// Named numeric parameters, as keyword arguments arrive from a caller.
 using NamedParams = std::map<std::string, double>;
 
+/// The loss named `name`; std::invalid_argument listing the choices otherwise.
 inline LossKind loss_from_name(const std::string& name) {
   for (LossKind k : {LossKind::Squared, LossKind::Logistic, LossKind::Hinge, LossKind::Huber,
                      LossKind::Softmax})
@@ -25,6 +26,7 @@ inline LossKind loss_from_name(const std::string& name) {
                   "'; expected one of 'squared', 'logistic', 'hinge', 'huber', 'softmax'");
 }
 
+/// The method named `name` ("batch", "sgd", "minibatch"); std::invalid_argument otherwise.
 inline Method method_from_name(const std::string& name) {
   for (Method m : {Method::Batch, Method::SGD, Method::MiniBatch})
     if (name == method_name(m)) return m;

@@ -22,9 +22,12 @@
 #include <cmath>
 #include <type_traits>
 #include <variant>
+#include <vector>
 
 #include "config.hpp"
 #include "errors.hpp"
+#include "schedules.hpp"
+#include "view.hpp"
 
 namespace descend {
 
@@ -32,11 +35,11 @@ namespace descend {
 /// rule's state buffers (unused ones may be null).
 template <class T, class G>
 struct StepBuffers {
-  T* param = nullptr;
-  const G* grad = nullptr;
-  T* state0 = nullptr;
-  T* state1 = nullptr;
-  index_t size = 0;
+  T* param = nullptr;       ///< the parameters, updated in place
+  const G* grad = nullptr;  ///< their gradient
+  T* state0 = nullptr;      ///< the rule's first state buffer (momentum, s, v, Adam's m)
+  T* state1 = nullptr;      ///< its second (Adam's v)
+  index_t size = 0;         ///< entries in each buffer
 };
 
 /// The arithmetic type of a step over parameters T with gradient G.
@@ -235,10 +238,12 @@ struct AdamW : Adam {
 /// its own inlined loop.
 using UpdateRule = std::variant<GD, Momentum, Nesterov, Adagrad, RMSprop, Adam, AdamW>;
 
+/// The public name (optimizer= in descend.fit).
 inline const char* optimizer_name(const UpdateRule& rule) {
   return std::visit([](const auto& r) { return r.name; }, rule);
 }
 
+/// How many state buffers of the parameters' size the rule keeps (0, 1 or 2).
 inline int optimizer_slots(const UpdateRule& rule) {
   return std::visit([](const auto& r) { return r.slots; }, rule);
 }
@@ -250,6 +255,7 @@ inline bool takes_auto_learning_rate(const UpdateRule& rule) {
          std::holds_alternative<Nesterov>(rule);
 }
 
+/// Throws std::invalid_argument naming a bad hyper-parameter.
 inline void validate_rule(const UpdateRule& rule) {
   std::visit([](const auto& r) { r.validate(); }, rule);
 }
@@ -261,5 +267,60 @@ void step(const UpdateRule& rule, const StepBuffers<T, G>& buffers, double lr, l
           int n_threads = 1) {
   std::visit([&](const auto& r) { detail::apply_step(r, buffers, lr, t, n_threads); }, rule);
 }
+
+/// An update rule with its own state, as a torch.optim optimizer (and
+/// descend.optim) keeps it: the state buffers start at zero and step t at
+/// 0; each step(params, grad) updates params in place with the rate
+/// learning_rate.at(t), as step t + 1 of the rule (Adam's bias correction).
+///   descend::Optimizer<float> opt(descend::Adam{}, n, descend::Schedule::constant(1e-3));
+///   opt.step(params, grad);  // Span<float>, Span<const float> (or std::vectors)
+template <class T>
+class Optimizer {
+ public:
+  /// Validates the rule and the schedule (std::invalid_argument naming the
+  /// bad hyper-parameter) and sizes the state for `size` parameters.
+  Optimizer(UpdateRule rule, index_t size, Schedule learning_rate = Schedule::constant(1e-3),
+            int n_threads = 1)
+      : rule_(rule), lr_(learning_rate), size_(size), n_threads_(n_threads) {
+    validate_rule(rule_);
+    validate_schedule(lr_, lr_.kind == ScheduleKind::Constant ? "lr" : "eta0");
+    if (size < 0) detail::invalid("size must be >= 0, got ", size);
+    const int slots = optimizer_slots(rule_);
+    for (int k = 0; k < slots; ++k) state_[k].assign(static_cast<std::size_t>(size), T(0));
+  }
+
+  /// One step: params -= the rule's update for grad; both hold size() values.
+  void step(Span<T> params, Span<const T> grad) {
+    if (params.size != size_ || grad.size != size_)
+      detail::invalid("step() got params of size ", params.size, " and grad of size ", grad.size,
+                      " for an optimizer of size ", size_);
+    const StepBuffers<T, T> b{params.data, grad.data, state_[0].empty() ? nullptr : state_[0].data(),
+                              state_[1].empty() ? nullptr : state_[1].data(), size_};
+    descend::step(rule_, b, lr_.at(t_), t_ + 1, n_threads_);
+    ++t_;
+  }
+
+  index_t size() const { return size_; }                   ///< parameters per step
+  long long steps() const { return t_; }                   ///< steps taken so far
+  const UpdateRule& rule() const { return rule_; }         ///< the rule and its hyper-parameters
+  const Schedule& learning_rate() const { return lr_; }    ///< the schedule of step sizes
+  double current_lr() const { return lr_.at(t_); }         ///< the rate the next step uses
+  /// State buffer `slot` (0 .. optimizer_slots(rule()) - 1): momentum's b,
+  /// Adagrad's s, RMSprop's v, Adam's m (0) and v (1).
+  Span<const T> state(int slot) const { return state_[slot]; }
+  /// Back to the start: state zero, no steps taken.
+  void reset() {
+    for (auto& s : state_) std::fill(s.begin(), s.end(), T(0));
+    t_ = 0;
+  }
+
+ private:
+  UpdateRule rule_;
+  Schedule lr_;
+  index_t size_;
+  int n_threads_;
+  std::vector<T> state_[2];
+  long long t_ = 0;
+};
 
 }  // namespace descend

@@ -14,12 +14,14 @@
 
 namespace descend {
 
+/// Rows cut into `chunks` chunks of chunk_rows rows (the last may be shorter).
 struct Partition {
   index_t rows = 0;        ///< rows reduced over
   index_t chunk_rows = 0;  ///< rows per chunk (the last chunk may be shorter)
   index_t chunks = 0;      ///< number of chunks, >= 1 when rows >= 1
 
-  index_t begin(index_t c) const { return c * chunk_rows; }
+  index_t begin(index_t c) const { return c * chunk_rows; }  ///< first row of chunk c
+  /// One past the last row of chunk c.
   index_t end(index_t c) const { return std::min(rows, (c + 1) * chunk_rows); }
 };
 

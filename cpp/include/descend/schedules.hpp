@@ -9,6 +9,7 @@
 
 namespace descend {
 
+/// Which formula a Schedule evaluates (see Schedule).
 enum class ScheduleKind { Constant, InverseScaling, Exponential, Step, Cosine };
 
 /// A learning-rate schedule with initial rate eta0:
@@ -19,14 +20,15 @@ enum class ScheduleKind { Constant, InverseScaling, Exponential, Step, Cosine };
 ///   Cosine          eta_t = eta_min + (eta0 - eta_min) (1 + cos(pi min(t, t_max) / t_max)) / 2
 ///                   (stays at eta_min after t_max)
 struct Schedule {
-  ScheduleKind kind = ScheduleKind::Constant;
-  double eta0 = 0.01;
-  double power_t = 0.25;
-  double gamma = 0.1;
-  long long step_size = 1;
-  long long t_max = 1;
-  double eta_min = 0.0;
+  ScheduleKind kind = ScheduleKind::Constant;  ///< the formula
+  double eta0 = 0.01;                          ///< the rate at t = 0
+  double power_t = 0.25;                       ///< InverseScaling's exponent
+  double gamma = 0.1;                          ///< Exponential's and Step's factor
+  long long step_size = 1;                     ///< Step: updates per decay
+  long long t_max = 1;                         ///< Cosine: updates to reach eta_min
+  double eta_min = 0.0;                        ///< Cosine: the final rate
 
+  /// eta_t = eta0 for every t.
   static Schedule constant(double eta0) { return {ScheduleKind::Constant, eta0}; }
 
   /// Step size for update number t (0-based).
@@ -46,6 +48,7 @@ struct Schedule {
   }
 };
 
+/// The class name in descend.schedules ("Constant", "Cosine", ...).
 inline const char* schedule_name(ScheduleKind kind) {
   switch (kind) {
     case ScheduleKind::Constant: return "Constant";

@@ -31,6 +31,7 @@ namespace descend {
 /// batch_size rows per update (the last short batch of an epoch is used).
 enum class Method { Batch, SGD, MiniBatch };
 
+/// The public name (method= in descend.fit).
 inline const char* method_name(Method m) {
   switch (m) {
     case Method::Batch: return "batch";
@@ -472,6 +473,27 @@ FitReport fit(const Dataset<T>& data, T* coef, T* intercept, const FitOptions& o
   report.converged = converged(status);
   report.message = detail::stop_message(status, report.n_iter, opt);
   return report;
+}
+
+/// What fit(data, options) returns: the fitted parameters and the report.
+template <class T>
+struct FitResult {
+  std::vector<T> coef;       ///< d k coefficients, (d, k) row-major (k = options.loss.outputs())
+  std::vector<T> intercept;  ///< k intercepts
+  FitReport report;          ///< n_iter, status, message, loss_history, grad_norm, learning_rate
+};
+
+/// Fits from zero coefficients and intercepts (descend.fit's default
+/// start); throws as the other fit does.
+template <class T>
+FitResult<T> fit(const Dataset<T>& data, const FitOptions& options,
+                 const Observer<T>* observer = nullptr) {
+  const index_t k = options.loss.outputs();
+  FitResult<T> result;
+  result.coef.assign(static_cast<std::size_t>(data.features() * k), T(0));
+  result.intercept.assign(static_cast<std::size_t>(k), T(0));
+  result.report = fit(data, result.coef.data(), result.intercept.data(), options, observer);
+  return result;
 }
 
 }  // namespace descend

@@ -13,6 +13,7 @@ namespace descend {
 /// How a run ended; Running while it goes on.
 enum class Status { Running, MaxIter, Tol, Gtol, Diverged, Callback };
 
+/// The public name (FitResult.status in Python): "max_iter", "tol", ...
 inline const char* status_name(Status s) {
   switch (s) {
     case Status::Running: return "running";
@@ -34,11 +35,11 @@ inline bool converged(Status s) { return s == Status::Tol || s == Status::Gtol; 
 ///   gtol: ||g_k||_2 <= gtol (batch only)
 ///   divergence: J_k not finite, or J_k > divergence_factor * max(J_0, 1)
 struct StoppingRule {
-  index_t max_iter = 1000;
-  std::optional<double> tol = 1e-6;
-  index_t n_iter_no_change = 1;
-  std::optional<double> gtol;
-  double divergence_factor = 1e10;
+  index_t max_iter = 1000;                ///< iterations (batch) or epochs at most
+  std::optional<double> tol = 1e-6;       ///< relative change of J; empty: off
+  index_t n_iter_no_change = 1;           ///< checks in a row below tol
+  std::optional<double> gtol;             ///< ||g||_2 threshold (batch); empty: off
+  double divergence_factor = 1e10;        ///< J above this times max(J_0, 1) diverges
 };
 
 /// Relative change of the objective, as the tol criterion measures it.
@@ -69,6 +70,7 @@ class StoppingMonitor {
     return Status::Running;
   }
 
+  /// J_0, the first objective fed.
   double start() const { return start_; }
 
  private:

@@ -55,9 +55,9 @@ void validate_dataset(const Dataset<T>& data, bool check_finite, int n_threads =
   if (data.rows() < 1) invalid("X is empty: it needs at least one row, got shape (", data.rows(), ", ", data.features(), ")");
   if (data.features() < 1) invalid("X needs at least one feature column, got shape (", data.rows(), ", ", data.features(), ")");
   if (data.y.size != data.rows())
-    invalid("y has ", data.y.size, " entries but X has ", data.rows(), " rows; they must match");
+    invalid("y has ", data.y.size, " entries but the number of rows of X is ", data.rows(), "; they must match");
   if (!data.sample_weight.empty() && data.sample_weight.size != data.rows())
-    invalid("sample_weight has ", data.sample_weight.size, " entries but X has ", data.rows(), " rows; they must match");
+    invalid("sample_weight has ", data.sample_weight.size, " entries but the number of rows of X is ", data.rows(), "; they must match");
   if (check_finite) {
     if (!all_finite(data.X.data, data.X.size(), n_threads))
       invalid("X contains NaN or infinity; remove or impute those values (or pass check_finite=False to skip this check)");

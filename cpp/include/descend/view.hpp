@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <vector>
 
 #include "config.hpp"
 
@@ -16,33 +18,61 @@ enum class Layout { RowMajor, ColMajor };
 /// A read-only rows x cols matrix over caller-owned memory.
 template <class T>
 struct MatrixView {
-  const T* data = nullptr;
-  index_t rows = 0;
-  index_t cols = 0;
-  Layout layout = Layout::RowMajor;
+  const T* data = nullptr;           ///< rows * cols values, in `layout` order
+  index_t rows = 0;                  ///< number of rows (samples)
+  index_t cols = 0;                  ///< number of columns (features)
+  Layout layout = Layout::RowMajor;  ///< how X(i, j) is found in data
 
+  /// X(i, j), in either layout.
   T operator()(index_t i, index_t j) const {
     return layout == Layout::RowMajor ? data[i * cols + j] : data[i + j * rows];
   }
+  /// rows * cols.
   index_t size() const { return rows * cols; }
 };
 
 /// A read-only vector over caller-owned memory; data == nullptr means "absent".
 template <class T>
 struct VectorView {
-  const T* data = nullptr;
-  index_t size = 0;
+  const T* data = nullptr;  ///< size values, or nullptr for an absent vector
+  index_t size = 0;         ///< number of values
 
+  /// Whether the vector is absent (data == nullptr).
   bool empty() const { return data == nullptr; }
+  /// The i-th value.
   T operator[](index_t i) const { return data[i]; }
+};
+
+/// A contiguous run of `size` values of T over caller-owned memory, like
+/// C++20's std::span: from (pointer, size) or from a std::vector.
+/// Span<const T> reads, Span<T> may write.
+template <class T>
+struct Span {
+  T* data = nullptr;  ///< first value
+  index_t size = 0;   ///< number of values
+
+  Span() = default;
+  /// The n values at p.
+  Span(T* p, index_t n) : data(p), size(n) {}
+  /// All of v (a Span<const T> also takes a const vector).
+  template <class A>
+  Span(std::vector<std::remove_const_t<T>, A>& v) : data(v.data()), size(static_cast<index_t>(v.size())) {}
+  template <class A, class U = T, class = std::enable_if_t<std::is_const_v<U>>>
+  Span(const std::vector<std::remove_const_t<U>, A>& v)
+      : data(v.data()), size(static_cast<index_t>(v.size())) {}
+
+  T& operator[](index_t i) const { return data[i]; }  ///< the i-th value
+  T* begin() const { return data; }                   ///< for range-for
+  T* end() const { return data + size; }              ///< for range-for
 };
 
 /// A writable vector over caller-owned memory (parameters, outputs).
 template <class T>
 struct MutableVectorView {
-  T* data = nullptr;
-  index_t size = 0;
+  T* data = nullptr;  ///< size values
+  index_t size = 0;   ///< number of values
 
+  /// The i-th value, writable.
   T& operator[](index_t i) const { return data[i]; }
 };
 

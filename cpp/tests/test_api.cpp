@@ -1,0 +1,217 @@
+// The rest of the public API against values computed by hand: hinge and
+// huber, sgd and minibatch epochs, l1, schedules, tol, the stateful
+// Optimizer, fit() returning a FitResult, and error messages as Python
+// shows them.
+#include <descend/descend.hpp>
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "testing.hpp"
+
+namespace {
+
+using descend::Layout;
+using descend_test::near;
+using descend_test::textbook;
+using descend_test::textbook_X;
+using descend_test::textbook_y;
+
+// One feature: x = [1, 2, -1].
+const std::vector<double> x1 = {1, 2, -1};
+
+double loss_grad_1d(descend::LossSpec loss, const std::vector<double>& y, double coef, double& g,
+                    double& gb) {
+  const descend::Dataset<double> data{{x1.data(), 3, 1, Layout::RowMajor}, {y.data(), 3}, {}};
+  const double intercept = 0.0;
+  return descend::loss_grad(data, &coef, &intercept, loss, 0.0, &g, &gb);
+}
+
+void hinge_by_hand() {
+  // coef 0.5: p = [0.5, 1, -0.5], s = 2y - 1 = [1, -1, 1], 1 - s p = [0.5, 2, 1.5]
+  // (all > 0, so dloss/dp = -s): J = 4/3, g = (-1 + 2 + 1)/3, gb = (-1 + 1 - 1)/3.
+  descend::LossSpec hinge;
+  hinge.kind = descend::LossKind::Hinge;
+  double g = 0, gb = 0;
+  const double J = loss_grad_1d(hinge, {1, 0, 1}, 0.5, g, gb);
+  CHECK(near(J, 4.0 / 3.0, 1e-15));
+  CHECK(near(g, 2.0 / 3.0, 1e-15));
+  CHECK(near(gb, -1.0 / 3.0, 1e-15));
+}
+
+void huber_by_hand() {
+  // delta 1, coef 1, y = 0: r = [1, 2, -1]; loss r^2/2 where |r| <= 1, else |r| - 1/2:
+  // [0.5, 1.5, 0.5], J = 2.5/3; dloss/dp = clip(r, -1, 1) = [1, 1, -1]:
+  // g = (1 + 2 + 1)/3, gb = (1 + 1 - 1)/3.
+  descend::LossSpec huber;
+  huber.kind = descend::LossKind::Huber;
+  double g = 0, gb = 0;
+  const double J = loss_grad_1d(huber, {0, 0, 0}, 1.0, g, gb);
+  CHECK(near(J, 2.5 / 3.0, 1e-15));
+  CHECK(near(g, 4.0 / 3.0, 1e-15));
+  CHECK(near(gb, 1.0 / 3.0, 1e-15));
+}
+
+// One epoch over the textbook rows in order, batches of b rows:
+// theta -= lr (2/m) sum_batch (x_i . theta - y_i) x_i; returns the mean of
+// the batches' objectives (the epoch's loss_history entry).
+double textbook_epoch_by_hand(int b, double lr, double theta[2]) {
+  double sum = 0.0;
+  int batches = 0;
+  for (int start = 0; start < 3; start += b, ++batches) {
+    const int m = std::min(b, 3 - start);
+    double g0 = 0, g1 = 0, J = 0;
+    for (int i = start; i < start + m; ++i) {
+      const double r = textbook_X[2 * i] * theta[0] + textbook_X[2 * i + 1] * theta[1] - textbook_y[i];
+      J += r * r;
+      g0 += 2 * r * textbook_X[2 * i];
+      g1 += 2 * r * textbook_X[2 * i + 1];
+    }
+    theta[0] -= lr * g0 / m;
+    theta[1] -= lr * g1 / m;
+    sum += J / m;
+  }
+  return sum / batches;
+}
+
+void sgd_and_minibatch_epochs_by_hand() {
+  for (const int b : {1, 2}) {
+    descend::FitOptions o;
+    o.method = b == 1 ? descend::Method::SGD : descend::Method::MiniBatch;
+    o.batch_size = b;
+    o.shuffle = false;
+    o.learning_rate = descend::Schedule::constant(0.01);
+    o.stopping.tol.reset();
+    o.stopping.max_iter = 2;
+    double theta[2] = {0, 0};
+    const double J0 = textbook_epoch_by_hand(b, 0.01, theta);
+    const double J1 = textbook_epoch_by_hand(b, 0.01, theta);
+    const auto result = descend::fit(textbook(), o);
+    CHECK(result.report.loss_history.size() == 2);
+    CHECK(near(result.report.loss_history[0], J0, 1e-14));
+    CHECK(near(result.report.loss_history[1], J1, 1e-14));
+    CHECK(near(result.coef[0], theta[0], 1e-14));
+    CHECK(near(result.coef[1], theta[1], 1e-14));
+  }
+}
+
+void l1_is_a_soft_threshold() {
+  // One gd step from 0: g = (2/3) X^T(-y) = [-32/3, -110/3], z = -0.01 g;
+  // then shrink by lr l1 = 0.2: [0.1067 -> 0, 0.3667 -> 0.1667].
+  descend::FitOptions o;
+  o.learning_rate = descend::Schedule::constant(0.01);
+  o.l1 = 20.0;
+  o.stopping.tol.reset();
+  o.stopping.max_iter = 1;
+  const auto result = descend::fit(textbook(), o);
+  CHECK(result.coef[0] == 0.0);
+  CHECK(near(result.coef[1], 0.01 * 110.0 / 3.0 - 0.2, 1e-14));
+}
+
+void schedules_by_hand() {
+  using descend::Schedule;
+  using descend::ScheduleKind;
+  Schedule s;
+  s.eta0 = 1.0;
+  s.kind = ScheduleKind::InverseScaling;
+  s.power_t = 0.5;
+  CHECK(near(s.at(3), 0.5, 1e-15));  // 1 / sqrt(4)
+  s.kind = ScheduleKind::Exponential;
+  s.gamma = 0.5;
+  CHECK(near(s.at(3), 0.125, 1e-15));
+  s.kind = ScheduleKind::Step;
+  s.gamma = 0.1;
+  s.step_size = 2;
+  CHECK(near(s.at(3), 0.1, 1e-15));  // 0.1^floor(3/2)
+  s.kind = ScheduleKind::Cosine;
+  s.t_max = 4;
+  s.eta_min = 0.0;
+  CHECK(near(s.at(2), 0.5, 1e-15));  // half way down the half cosine
+  CHECK(s.at(10) == 0.0);            // eta_min after t_max
+}
+
+void tol_stops_on_the_relative_change() {
+  // Non-negative objectives change by at most 1 relative: tol = 1 stops at the second check.
+  descend::FitOptions o;
+  o.learning_rate = descend::Schedule::constant(0.01);
+  o.stopping.tol = 1.0;
+  const auto result = descend::fit(textbook(), o);
+  CHECK(result.report.status == descend::Status::Tol && result.report.converged);
+  CHECK(result.report.n_iter == 2);
+}
+
+void optimizer_keeps_its_state() {
+  // momentum 0.9, lr 0.1, g = 1 twice: b = 1, p = 0.9; b = 1.9, p = 0.71.
+  descend::Optimizer<double> opt(descend::Momentum{}, 1, descend::Schedule::constant(0.1));
+  std::vector<double> p = {1.0};
+  const std::vector<double> g = {1.0};
+  opt.step(p, g);
+  opt.step(p, g);
+  CHECK(near(p[0], 0.71, 1e-15));
+  CHECK(near(opt.state(0)[0], 1.9, 1e-15));
+  CHECK(opt.steps() == 2);
+  opt.reset();
+  CHECK(opt.steps() == 0 && opt.state(0)[0] == 0.0);
+  // Adam's first step is lr sign(g) (up to epsilon), whatever the scale of g.
+  descend::Optimizer<float> adam(descend::Adam{}, 2, descend::Schedule::constant(0.1));
+  std::vector<float> q = {1.0f, -2.0f};
+  adam.step(q, std::vector<float>{0.5f, -4.0f});
+  CHECK(near(q[0], 0.9, 1e-6) && near(q[1], -1.9, 1e-6));
+  bool thrown = false;
+  try {
+    adam.step(q, std::vector<float>{1.0f});
+  } catch (const std::invalid_argument& e) {
+    thrown = std::string(e.what()).find("size") != std::string::npos;
+  }
+  CHECK(thrown);
+  thrown = false;
+  try {
+    descend::Adam bad;
+    bad.beta_1 = 1.5;
+    descend::Optimizer<double> never(bad, 1);
+  } catch (const std::invalid_argument& e) {
+    thrown = std::string(e.what()).find("beta_1") != std::string::npos;
+  }
+  CHECK(thrown);
+}
+
+void fit_result_equals_the_in_place_fit() {
+  descend::FitOptions o;
+  o.learning_rate = descend::Schedule::constant(0.01);
+  o.fit_intercept = true;
+  std::vector<double> coef = {0.0, 0.0};
+  double intercept = 0.0;
+  const auto report = descend::fit(textbook(), coef.data(), &intercept, o);
+  const auto result = descend::fit(textbook(), o);
+  CHECK(result.coef == coef && result.intercept[0] == intercept);
+  CHECK(result.report.loss_history == report.loss_history);
+}
+
+void messages_are_pythons() {
+  // The same text as descend.fit's ValueError (tests/test_validation.py checks the Python side).
+  const std::vector<double> y = {1, 2};
+  const descend::Dataset<double> data{{textbook_X.data(), 3, 2, Layout::RowMajor}, {y.data(), 2}, {}};
+  std::string what;
+  try {
+    descend::fit(data, descend::FitOptions{});
+  } catch (const std::invalid_argument& e) {
+    what = e.what();
+  }
+  CHECK(what == "y has 2 entries but the number of rows of X is 3; they must match");
+}
+
+}  // namespace
+
+int main() {
+  hinge_by_hand();
+  huber_by_hand();
+  sgd_and_minibatch_epochs_by_hand();
+  l1_is_a_soft_threshold();
+  schedules_by_hand();
+  tol_stops_on_the_relative_change();
+  optimizer_keeps_its_state();
+  fit_result_equals_the_in_place_fit();
+  messages_are_pythons();
+  return descend_test::finish();
+}
