@@ -21,36 +21,35 @@ using descend_test::textbook_y;
 // One feature: x = [1, 2, -1].
 const std::vector<double> x1 = {1, 2, -1};
 
-double loss_grad_1d(descend::LossSpec loss, const std::vector<double>& y, double coef, double& g,
-                    double& gb) {
-  const descend::Dataset<double> data{{x1.data(), 3, 1, Layout::RowMajor}, {y.data(), 3}, {}};
-  const double intercept = 0.0;
-  return descend::loss_grad(data, &coef, &intercept, loss, 0.0, &g, &gb);
-}
+// loss_grad on x at coef (no intercept) against J, g and gb by hand.
+struct LossCase {
+  descend::LossKind kind;
+  std::vector<double> y;
+  double coef, J, g, gb;
+};
 
-void hinge_by_hand() {
-  // coef 0.5: p = [0.5, 1, -0.5], s = 2y - 1 = [1, -1, 1], 1 - s p = [0.5, 2, 1.5]
-  // (all > 0, so dloss/dp = -s): J = 4/3, g = (-1 + 2 + 1)/3, gb = (-1 + 1 - 1)/3.
-  descend::LossSpec hinge;
-  hinge.kind = descend::LossKind::Hinge;
-  double g = 0, gb = 0;
-  const double J = loss_grad_1d(hinge, {1, 0, 1}, 0.5, g, gb);
-  CHECK(near(J, 4.0 / 3.0, 1e-15));
-  CHECK(near(g, 2.0 / 3.0, 1e-15));
-  CHECK(near(gb, -1.0 / 3.0, 1e-15));
-}
-
-void huber_by_hand() {
-  // delta 1, coef 1, y = 0: r = [1, 2, -1]; loss r^2/2 where |r| <= 1, else |r| - 1/2:
-  // [0.5, 1.5, 0.5], J = 2.5/3; dloss/dp = clip(r, -1, 1) = [1, 1, -1]:
-  // g = (1 + 2 + 1)/3, gb = (1 + 1 - 1)/3.
-  descend::LossSpec huber;
-  huber.kind = descend::LossKind::Huber;
-  double g = 0, gb = 0;
-  const double J = loss_grad_1d(huber, {0, 0, 0}, 1.0, g, gb);
-  CHECK(near(J, 2.5 / 3.0, 1e-15));
-  CHECK(near(g, 4.0 / 3.0, 1e-15));
-  CHECK(near(gb, 1.0 / 3.0, 1e-15));
+void losses_by_hand() {
+  const LossCase cases[] = {
+      // hinge, coef 0.5: p = [0.5, 1, -0.5], s = 2y - 1 = [1, -1, 1], 1 - s p =
+      // [0.5, 2, 1.5] (all > 0, so dloss/dp = -s): J = 4/3, g = (-1 + 2 + 1)/3,
+      // gb = (-1 + 1 - 1)/3.
+      {descend::LossKind::Hinge, {1, 0, 1}, 0.5, 4.0 / 3.0, 2.0 / 3.0, -1.0 / 3.0},
+      // huber (delta 1), coef 1, y = 0: r = [1, 2, -1]; loss r^2/2 where |r| <= 1,
+      // else |r| - 1/2: [0.5, 1.5, 0.5]; dloss/dp = clip(r, -1, 1) = [1, 1, -1]:
+      // J = 2.5/3, g = (1 + 2 + 1)/3, gb = (1 + 1 - 1)/3.
+      {descend::LossKind::Huber, {0, 0, 0}, 1.0, 2.5 / 3.0, 4.0 / 3.0, 1.0 / 3.0},
+  };
+  for (const LossCase& c : cases) {
+    const descend::Dataset<double> data{{x1.data(), 3, 1, Layout::RowMajor}, {c.y.data(), 3}, {}};
+    descend::LossSpec loss;
+    loss.kind = c.kind;
+    const double intercept = 0.0;
+    double g = 0, gb = 0;
+    const double J = descend::loss_grad(data, &c.coef, &intercept, loss, 0.0, &g, &gb);
+    CHECK(near(J, c.J, 1e-15));
+    CHECK(near(g, c.g, 1e-15));
+    CHECK(near(gb, c.gb, 1e-15));
+  }
 }
 
 // One epoch over the textbook rows in order, batches of b rows:
@@ -204,8 +203,7 @@ void messages_are_pythons() {
 }  // namespace
 
 int main() {
-  hinge_by_hand();
-  huber_by_hand();
+  losses_by_hand();
   sgd_and_minibatch_epochs_by_hand();
   l1_is_a_soft_threshold();
   schedules_by_hand();

@@ -61,8 +61,15 @@ class Config:
         return quick if self.quick else full
 
 
+# Seconds to wait before timing a contender: BLAS and OpenMP worker threads
+# of the previous contender (NumPy's OpenBLAS, PyTorch) keep spinning for a
+# while after their last call and would take a core from the next one.
+SETTLE = 0.3
+
+
 def timed(fn: Callable[[], object], repeats: int, warmup: int = 1) -> List[float]:
     """Wall times of `repeats` calls of fn after `warmup` untimed ones."""
+    time.sleep(SETTLE)
     for _ in range(warmup):
         fn()
     times = []
