@@ -4,6 +4,7 @@
 // shows them.
 #include <descend/descend.hpp>
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -200,6 +201,38 @@ void messages_are_pythons() {
   CHECK(what == "y has 2 entries but the number of rows of X is 3; they must match");
 }
 
+void an_exception_from_poll_ends_a_shuffled_epoch() {
+  // sgd over 40 gathered blocks, the next one gathered on a second thread:
+  // poll (Ctrl-C in Python) throws from inside that parallel region; fit
+  // rethrows it, with no crash or hang, and leaves coef as it was.
+  const descend::index_t n = 20000, d = 64;
+  std::vector<double> X(static_cast<size_t>(n * d)), y(static_cast<size_t>(n));
+  for (size_t i = 0; i < X.size(); ++i) X[i] = double((i * 7919) % 101) / 101.0 - 0.5;
+  for (size_t i = 0; i < y.size(); ++i) y[i] = X[i * d];
+  const descend::Dataset<double> data{{X.data(), n, d, Layout::RowMajor}, {y.data(), n}, {}};
+  descend::FitOptions o;
+  o.method = descend::Method::SGD;
+  o.learning_rate = descend::Schedule::constant(1e-3);
+  o.n_threads = 2;
+  descend::Observer<double> obs;
+  obs.poll_seconds = 0.0;
+  int polls = 0;
+  obs.poll = [&] {
+    if (++polls == 3) throw std::runtime_error("stop from poll");
+  };
+  std::vector<double> coef(static_cast<size_t>(d), 0.0);
+  double intercept = 0.0;
+  std::string what;
+  try {
+    descend::fit(data, coef.data(), &intercept, o, &obs);
+  } catch (const std::runtime_error& e) {
+    what = e.what();
+  }
+  CHECK(what == "stop from poll");
+  CHECK(polls == 3);
+  CHECK(std::all_of(coef.begin(), coef.end(), [](double c) { return c == 0.0; }));
+}
+
 }  // namespace
 
 int main() {
@@ -211,5 +244,6 @@ int main() {
   optimizer_keeps_its_state();
   fit_result_equals_the_in_place_fit();
   messages_are_pythons();
+  an_exception_from_poll_ends_a_shuffled_epoch();
   return descend_test::finish();
 }

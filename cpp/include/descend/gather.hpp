@@ -110,16 +110,20 @@ class GatherPipeline {
       return;
     }
     std::exception_ptr errors[2];
-    bool failed = false;
+    // failed[b & 1]: whether round b failed. Set before round b's barrier
+    // and read after it; a thread already in round b + 1 sets the other
+    // slot, so every thread reads the same value and they stop together.
+    bool failed[2] = {false, false};
     DESCEND_OMP(omp parallel num_threads(2))
     {
       const int thread = detail::thread_num(), last = detail::team_size() - 1;
       for (index_t b = 0; b < blocks; ++b) {
         // Different buffers: block b is read while block b + 1 is written.
-        if (thread == 0) capture(errors[0], failed, [&] { use(b); });
-        if (thread == last && b + 1 < blocks) capture(errors[1], failed, [&] { gather(b + 1); });
+        bool& round_failed = failed[b & 1];
+        if (thread == 0) capture(errors[0], round_failed, [&] { use(b); });
+        if (thread == last && b + 1 < blocks) capture(errors[1], round_failed, [&] { gather(b + 1); });
         DESCEND_OMP(omp barrier)
-        if (failed) break;  // written before the barrier, so every thread sees it
+        if (round_failed) break;
       }
     }
     for (const auto& e : errors)
