@@ -9,7 +9,8 @@
 // Measured on 200,000 x 64 doubles: gathering a whole epoch costs ~9 ms,
 // against ~55 ms of stalls on the first load of each row inside the sgd
 // loop. With a second thread the next block is gathered while the
-// updates run on this one (GatherPipeline). The copy changes no
+// updates run on this one (GatherPipeline), and the updating thread helps
+// finish that copy when its own block is done. The copy changes no
 // arithmetic: the kernels visit the same rows in the same order.
 #pragma once
 
@@ -45,38 +46,41 @@ class RowBlock {
     return batches * batch_size;
   }
 
-  /// Copies rows index[0 .. count) of `data`, in that order.
-  void gather(const Dataset<T>& data, const index_t* index, index_t count) {
+  /// Room for `rows` rows of `data` (allocates; copy_rows does not).
+  void reserve(const Dataset<T>& data, index_t rows) {
+    x_.resize(static_cast<size_t>(rows * data.features()));
+    y_.resize(static_cast<size_t>(rows));
+    if (!data.sample_weight.empty()) w_.resize(static_cast<size_t>(rows));
+  }
+
+  /// Copies rows index[k0 .. k1) of `data` into rows k0 .. k1 of the block.
+  void copy_rows(const Dataset<T>& data, const index_t* index, index_t k0, index_t k1) {
     const index_t d = data.features();
-    x_.resize(static_cast<size_t>(count * d));
-    y_.resize(static_cast<size_t>(count));
     T* x = x_.data();
     if (data.X.layout == Layout::RowMajor) {
-      for (index_t k = 0; k < count; ++k)
+      for (index_t k = k0; k < k1; ++k)
         std::memcpy(x + k * d, data.X.data + index[k] * d, static_cast<size_t>(d) * sizeof(T));
     } else {
       const index_t n = data.rows();
       for (index_t j = 0; j < d; ++j) {
         const T* col = data.X.data + j * n;
-        for (index_t k = 0; k < count; ++k) x[k * d + j] = col[index[k]];
+        for (index_t k = k0; k < k1; ++k) x[k * d + j] = col[index[k]];
       }
     }
-    for (index_t k = 0; k < count; ++k) y_[static_cast<size_t>(k)] = data.y[index[k]];
-    if (!data.sample_weight.empty()) {
-      w_.resize(static_cast<size_t>(count));
-      for (index_t k = 0; k < count; ++k) w_[static_cast<size_t>(k)] = data.sample_weight[index[k]];
-    }
-    view_ = {{x, count, d, Layout::RowMajor},
-             {y_.data(), count},
-             {data.sample_weight.empty() ? nullptr : w_.data(), count}};
+    for (index_t k = k0; k < k1; ++k) y_[static_cast<size_t>(k)] = data.y[index[k]];
+    if (!data.sample_weight.empty())
+      for (index_t k = k0; k < k1; ++k) w_[static_cast<size_t>(k)] = data.sample_weight[index[k]];
   }
 
-  /// The gathered rows as a Dataset (valid until the next gather).
-  const Dataset<T>& data() const { return view_; }
+  /// The first `rows` rows of the block as a Dataset shaped like `data`.
+  Dataset<T> view(const Dataset<T>& data, index_t rows) const {
+    return {{x_.data(), rows, data.features(), Layout::RowMajor},
+            {y_.data(), rows},
+            {data.sample_weight.empty() ? nullptr : w_.data(), rows}};
+  }
 
  private:
   std::vector<T> x_, y_, w_;
-  Dataset<T> view_;
 };
 
 /// The blocks of a permutation, gathered one after another into two
@@ -87,59 +91,79 @@ class GatherPipeline {
   /// consume(block, b0, b1) for the blocks [b0, b1) of order[0 .. n), in
   /// order, each gathered into a RowBlock first. With `overlap` a second
   /// thread gathers block b + 1 while block b is consumed (on the calling
-  /// thread, which keeps the GIL-holding thread's identity for callbacks);
-  /// without it, or when the runtime grants a single thread, one thread
-  /// alternates. An exception from either side ends the epoch after the
-  /// current block and is rethrown here.
+  /// thread, which keeps the GIL-holding thread's identity for callbacks),
+  /// and the consuming thread, once done, copies what is left of block
+  /// b + 1 alongside it: the copy of a block is cut into parts that either
+  /// thread claims. Without `overlap` (or when the runtime grants a single
+  /// thread) one thread alternates. An exception from consume ends the
+  /// epoch after the current block and is rethrown here.
   template <class Consume>
   void run(const Dataset<T>& data, const index_t* order, index_t n, index_t block_rows,
            bool overlap, Consume&& consume) {
     const index_t blocks = (n + block_rows - 1) / block_rows;
-    auto end = [&](index_t b) { return std::min(n, (b + 1) * block_rows); };
-    auto gather = [&](index_t b) {
-      blocks_[b & 1].gather(data, order + b * block_rows, end(b) - b * block_rows);
-    };
-    auto use = [&](index_t b) { consume(blocks_[b & 1].data(), b * block_rows, end(b)); };
     if (blocks == 0) return;
-    gather(0);
+    for (auto& b : blocks_) b.reserve(data, std::min(n, block_rows));
+    auto rows_in = [&](index_t b) { return std::min(n, (b + 1) * block_rows) - b * block_rows; };
+    // Rows [k0, k1) of block b, copied into its buffer.
+    auto copy = [&](index_t b, index_t k0, index_t k1) {
+      blocks_[b & 1].copy_rows(data, order + b * block_rows, k0, k1);
+    };
+    auto use = [&](index_t b) {
+      consume(blocks_[b & 1].view(data, rows_in(b)), b * block_rows, b * block_rows + rows_in(b));
+    };
+    copy(0, 0, rows_in(0));
     if (!overlap || blocks == 1) {
       for (index_t b = 0; b < blocks; ++b) {
-        if (b > 0) gather(b);
+        if (b > 0) copy(b, 0, rows_in(b));
         use(b);
       }
       return;
     }
-    std::exception_ptr errors[2];
+    // claimed[b]: parts of block b handed out so far (claimed by atomic capture).
+    std::vector<index_t> claimed(static_cast<size_t>(blocks), 0);
+    std::exception_ptr error;
     // failed[b & 1]: whether round b failed. Set before round b's barrier
     // and read after it; a thread already in round b + 1 sets the other
     // slot, so every thread reads the same value and they stop together.
     bool failed[2] = {false, false};
     DESCEND_OMP(omp parallel num_threads(2))
     {
-      const int thread = detail::thread_num(), last = detail::team_size() - 1;
+      const int thread = detail::thread_num();
       for (index_t b = 0; b < blocks; ++b) {
         // Different buffers: block b is read while block b + 1 is written.
         bool& round_failed = failed[b & 1];
-        if (thread == 0) capture(errors[0], round_failed, [&] { use(b); });
-        if (thread == last && b + 1 < blocks) capture(errors[1], round_failed, [&] { gather(b + 1); });
+        if (thread == 0) {
+          try {
+            use(b);
+          } catch (...) {
+            error = std::current_exception();
+            DESCEND_OMP(omp atomic write)
+            round_failed = true;
+          }
+        }
+        if (b + 1 < blocks) copy_parts(b + 1, rows_in(b + 1), claimed[static_cast<size_t>(b + 1)], copy);
         DESCEND_OMP(omp barrier)
         if (round_failed) break;
       }
     }
-    for (const auto& e : errors)
-      if (e) std::rethrow_exception(e);
+    if (error) std::rethrow_exception(error);
   }
 
  private:
-  // Runs f; an exception is kept (no exception may leave an OpenMP region).
-  template <class F>
-  static void capture(std::exception_ptr& error, bool& failed, F&& f) {
-    try {
-      f();
-    } catch (...) {
-      error = std::current_exception();
-      DESCEND_OMP(omp atomic write)
-      failed = true;
+  // Claims parts of block b (of `rows` rows) until none is left and copies
+  // them; `claimed` counts the parts handed out. The parts are copies of
+  // distinct rows, so which thread copies which never changes the block.
+  template <class Copy>
+  static void copy_parts(index_t b, index_t rows, index_t& claimed, Copy& copy) {
+    constexpr index_t parts = 16;
+    const index_t part_rows = (rows + parts - 1) / parts;
+    for (;;) {
+      index_t part;
+      DESCEND_OMP(omp atomic capture)
+      part = claimed++;
+      if (part >= parts) return;
+      const index_t k0 = part * part_rows;
+      if (k0 < rows) copy(b, k0, std::min(rows, k0 + part_rows));
     }
   }
 
