@@ -156,7 +156,8 @@ constexpr int row_group_size = 8;
 // gradient added row after row), without its per-row set-up of pointer
 // arrays, vector loops and prefetches, which on such rows costs more than
 // the arithmetic. D is a template argument so the loops over a row unroll
-// completely (W0, 3 x 2: 395 -> 60 instructions an iteration).
+// completely (W0, 3 x 2: the gradient took 395 instructions an iteration
+// through row_group, 115 here, by callgrind).
 template <int D, class T, class Loss, class Rows>
 double chunk_row_major_narrow(const Dataset<T>& data, const Rows& rows, index_t k0, index_t k1,
                               const T* coef, const Loss& loss, double* g) {

@@ -19,6 +19,7 @@
 // and step() applies it to every element (in parallel for large n).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <type_traits>
 #include <variant>
