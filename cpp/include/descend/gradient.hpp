@@ -242,10 +242,23 @@ double chunk_col_major(const Dataset<T>& data, const Rows& rows, index_t k0, ind
   for (index_t kb = k0; kb < k1; kb += col_block) {
     const index_t nb = std::min(col_block, k1 - kb);
     for (index_t t = 0; t < nb; ++t) p[t] = double(coef[d]);
-    for (index_t j = 0; j < d; ++j) {
-      const T* col = data.X.data + j * n;
+    // Four columns a pass: p is loaded and stored once for four products,
+    // added in column order as one column a pass would add them (2M x 64
+    // F order, out of cache: 56-58 -> 48-50 ms an iteration in float64).
+    const index_t first = rows.row(kb);
+    index_t j = 0;
+    for (; j + 4 <= d; j += 4) {
+      const T* x0 = data.X.data + j * n + first;
+      const T *x1 = x0 + n, *x2 = x1 + n, *x3 = x2 + n;
+      const double c0 = double(coef[j]), c1 = double(coef[j + 1]), c2 = double(coef[j + 2]),
+                   c3 = double(coef[j + 3]);
+      for (index_t t = 0; t < nb; ++t)
+        p[t] = (((p[t] + double(x0[t]) * c0) + double(x1[t]) * c1) + double(x2[t]) * c2) + double(x3[t]) * c3;
+    }
+    for (; j < d; ++j) {
+      const T* col = data.X.data + j * n + first;
       const double cj = double(coef[j]);
-      for (index_t t = 0; t < nb; ++t) p[t] += double(col[rows.row(kb + t)]) * cj;
+      for (index_t t = 0; t < nb; ++t) p[t] += double(col[t]) * cj;
     }
     for (index_t t = 0; t < nb; ++t) {  // p[t] becomes the residual w_i loss'(p_i)
       const index_t i = rows.row(kb + t);
