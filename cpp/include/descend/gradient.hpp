@@ -390,13 +390,19 @@ double squared_norm(const T* coef, index_t n) {
   return s;
 }
 
+/// J + (l2/2) ||coef||^2 over the n_coef coefficients (J when l2 = 0).
+template <class T>
+double with_l2(double value, const T* coef, index_t n_coef, double l2) {
+  return l2 == 0.0 ? value : value + 0.5 * l2 * squared_norm(coef, n_coef);
+}
+
 /// Adds the l2 term: J += (l2/2) ||coef||^2 and grad[j] += l2 coef_j over
 /// the n_coef coefficients; the intercept is never regularised.
 template <class T>
 double add_l2(double value, const T* coef, index_t n_coef, double l2, double* grad) {
   if (l2 == 0.0) return value;
   for (index_t j = 0; j < n_coef; ++j) grad[j] += l2 * double(coef[j]);
-  return value + 0.5 * l2 * squared_norm(coef, n_coef);
+  return with_l2(value, coef, n_coef, l2);
 }
 
 /// The full objective over all rows, as descend.loss_grad returns it:

@@ -198,11 +198,12 @@ struct RunState {
   // gathered block of it) at the current theta.
   template <class Rows>
   double objective_grad(const Dataset<T>& rows_of, const Rows& rows) {
-    double j = mean_loss_grad(rows_of, rows, theta.data(), opt.loss, grad.data(), n_threads, ws);
-    j = add_l2(j, theta.data(), n_coef, opt.l2, grad.data());
-    if (opt.l1 > 0) j += opt.l1 * l1_norm(theta.data(), n_coef);
-    return j;
+    const double j = mean_loss_grad(rows_of, rows, theta.data(), opt.loss, grad.data(), n_threads, ws);
+    return with_l1(add_l2(j, theta.data(), n_coef, opt.l2, grad.data()));
   }
+
+  // J + l1 ||coef||_1 at the current theta.
+  double with_l1(double j) const { return opt.l1 > 0 ? j + opt.l1 * l1_norm(theta.data(), n_coef) : j; }
 
   // One update with step size lr, then the l1 proximal step.
   template <class Rule>
@@ -246,9 +247,9 @@ struct RunState {
     const double a = w * deriv;
     T* const s0 = state0.empty() ? nullptr : state0.data();
     T* const s1 = state1.empty() ? nullptr : state1.data();
-    // The penalties at theta before the step, as objective_grad adds them.
-    double j_value = opt.l2 != 0.0 ? value + 0.5 * opt.l2 * squared_norm(p, d) : value;
-    if (opt.l1 > 0) j_value += opt.l1 * l1_norm(p, d);
+    // The penalties at theta before the step, as objective_grad adds them
+    // (its l2 gradient is added element by element below).
+    const double j_value = with_l1(with_l2(value, p, d, opt.l2));
     const auto step = rule.template prepare<double>(lr, ++steps);
     constexpr int slots = Rule::slots;
     // Locals, not members: the stores below could alias *this, which would
