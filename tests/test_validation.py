@@ -283,6 +283,8 @@ GD_CASES = [
     ("y-too-short", lambda: (X0, Y0[:-1], np.zeros(D), 0.01, 10), ValueError, r"\by\b"),
     ("theta-too-short", lambda: (X0, Y0, np.zeros(D - 1), 0.01, 10), ValueError, "theta"),
     ("theta-too-long-column", lambda: (X0, Y0, np.zeros((D + 1, 1)), 0.01, 10), ValueError, "theta"),
+    ("theta-nan", lambda: (X0, Y0, _with_nan(np.zeros(D)), 0.01, 10), ValueError, "theta contains NaN"),
+    ("theta-inf", lambda: (X0, Y0, np.full(D, np.inf), 0.01, 10), ValueError, "theta contains NaN or infinity"),
     ("X-1d", lambda: (X0[:, 0], Y0, np.zeros(1), 0.01, 10), ValueError, r"\bX\b"),
     ("X-3d", lambda: (X0[:, :, None], Y0, np.zeros(D), 0.01, 10), ValueError, r"\bX\b"),
     ("X-0-rows", lambda: (np.empty((0, D)), np.empty(0), np.zeros(D), 0.01, 10), ValueError, r"\bX\b"),
@@ -313,6 +315,7 @@ def test_gradient_descent_rejects(build, exc, match):
     [
         pytest.param((X0, Y0, np.zeros(D), -0.01, 0), "learning_rate", id="learning_rate-negative"),
         pytest.param((_with_nan(X0), Y0, np.zeros(D), 0.01, 0), r"\bX\b", id="X-nan"),
+        pytest.param((X0, Y0, _with_nan(np.zeros(D)), 0.01, 0), "theta", id="theta-nan"),
     ],
 )
 def test_gradient_descent_validates_even_with_zero_iterations(args, match):

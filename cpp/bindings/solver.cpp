@@ -107,6 +107,22 @@ py::dict fit(const py::array& X, const py::object& y, const py::object& sample_w
   });
 }
 
+// descend.gradient_descent: positional arguments and no report, so the
+// call costs little next to a tiny problem's run (W0).
+void gradient_descent(const py::array& X, const py::object& y, const py::array& theta, double learning_rate,
+                      index_t num_iterations) {
+  dispatch_dtype(X, [&](auto zero) {
+    using T = decltype(zero);
+    const Dataset<T> data = dataset_view<T>(X, y, py::none());
+    const MutableVectorView<T> t = mutable_view<T>(theta, "theta");
+    if (t.size != data.features()) throw py::value_error("theta must have X.shape[1] entries");
+    const Observer<T> observer = make_observer<T>(py::none());
+    py::gil_scoped_release release;
+    descend::gradient_descent(data, t.data, learning_rate, num_iterations, &observer);
+    return 0;
+  });
+}
+
 }  // namespace
 
 void register_solver(py::module_& m) {
@@ -137,6 +153,9 @@ void register_solver(py::module_& m) {
       py::arg("check_finite"), py::arg("callback"),
       "Runs descend::fit; coef (flat, d*k) and intercept (k) are updated in place. "
       "Returns the run's report as a dict.");
+  m.def("gradient_descent", &gradient_descent, py::arg("X"), py::arg("y"), py::arg("theta"),
+        py::arg("learning_rate"), py::arg("num_iterations"),
+        "Runs descend::gradient_descent; theta (d) is updated in place.");
 }
 
 }  // namespace descend::bindings

@@ -388,6 +388,12 @@ def loss_grad(
     return value, out, grad_intercept if loss == "softmax" else float(grad_intercept[0])
 
 
+def _column(a: Any) -> Any:
+    """A (n, 1) column as its n entries (the textbook loop's shapes); anything else as it is."""
+    arr = np.asarray(a)
+    return arr[:, 0] if arr.ndim == 2 and arr.shape[1] == 1 else arr
+
+
 def gradient_descent(X: Any, y: Any, theta: Any, learning_rate: float, num_iterations: int) -> np.ndarray:
     r"""The textbook batch gradient descent for least squares.
 
@@ -405,25 +411,11 @@ def gradient_descent(X: Any, y: Any, theta: Any, learning_rate: float, num_itera
     """
     X = as_matrix(X)
     n, d = X.shape
-    theta_arr = np.asarray(theta)
-    y_arr = np.asarray(y)
-    if theta_arr.ndim == 2 and theta_arr.shape[1] == 1:
-        theta_arr = theta_arr[:, 0]
-    if y_arr.ndim == 2 and y_arr.shape[1] == 1:
-        y_arr = y_arr[:, 0]
     out_shape = np.shape(theta)
-    coef = as_vector(theta_arr, "theta", X.dtype, d, "the number of columns of X").copy()
-    y_arr = as_vector(y_arr, "y", X.dtype, n, "the number of rows of X")
-    num_iterations = as_int(num_iterations, "num_iterations")
-    if num_iterations < 0:
-        raise ValueError(f"num_iterations must be >= 0, got {num_iterations}")
-    if not np.isfinite(coef).all():
-        raise ValueError("theta contains NaN or infinity")
-    _core.fit(
-        X=X, y=y_arr, sample_weight=None, coef=coef, intercept=np.zeros(1, X.dtype), loss="squared",
-        delta=1.0, n_classes=1, method="batch", optimizer="gd", optimizer_params={},
-        learning_rate=as_float(learning_rate, "learning_rate"), batch_size=1, max_iter=num_iterations,
-        tol=None, n_iter_no_change=1, gtol=None, l2=0.0, l1=0.0, fit_intercept=False, shuffle=False,
-        seed=0, n_threads=0, check_finite=True, callback=None,
-    )
+    coef = as_vector(_column(theta), "theta", X.dtype, d, "the number of columns of X").copy()
+    y = as_vector(_column(y), "y", X.dtype, n, "the number of rows of X")
+    # The core checks theta's finiteness, num_iterations >= 0, the learning
+    # rate's value and X and y before any step; this call is the whole run.
+    _core.gradient_descent(X, y, coef, as_float(learning_rate, "learning_rate"),
+                           as_int(num_iterations, "num_iterations"))
     return coef.reshape(out_shape)

@@ -62,6 +62,8 @@ def as_vector(v: object, name: str, dtype: np.dtype, size: int, size_of: str) ->
 
 
 def as_float(value: object, name: str) -> float:
+    if type(value) is float:  # the common case, before the slower checks (a fit makes ten of these)
+        return value
     if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
         value = value.item()  # a 0-d array is a number, as NumPy treats it
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
@@ -74,6 +76,8 @@ def as_optional_float(value: object, name: str) -> float | None:
 
 
 def as_int(value: object, name: str) -> int:
+    if type(value) is int:  # the common case (not bool: its type is bool)
+        return value
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be an integer, got {value!r}")
     try:

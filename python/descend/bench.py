@@ -80,6 +80,22 @@ def timed(fn: Callable[[], object], repeats: int, warmup: int = 1) -> List[float
     return times
 
 
+def alternated(fns: List[Callable[[], object]], repeats: int, blocks: int = 4) -> List[List[float]]:
+    """timed() of each of fns in turn, in `blocks` blocks of repeats / blocks runs each.
+
+    For contenders of a few milliseconds: a slow spell of a shared machine
+    (seconds long, up to 2x on the VM of RESULTS.md) then falls on every
+    contender alike rather than on whichever was being timed. Each block
+    still starts after timed()'s pause: calls interleaved one by one would
+    time each contender beside the previous one's spinning BLAS threads.
+    """
+    times: List[List[float]] = [[] for _ in fns]
+    for _ in range(blocks):
+        for fn, out in zip(fns, times):
+            out.extend(timed(fn, max(1, repeats // blocks)))
+    return times
+
+
 def optional(module: str):
     """The module if it can be imported, else None (a peer that is not installed)."""
     try:
@@ -121,10 +137,10 @@ def w0_textbook(cfg: Config) -> List[Row]:
     y = np.array([2.0, 5.0, 9.0])
     theta = np.zeros(2)
     name, unit = "W0 textbook 3x2, 1000 iterations", "per call"
-    return [
-        Row(name, "descend", unit, timed(lambda: gradient_descent(X, y, theta, 0.01, 1000), max(cfg.repeats, 20))),
-        Row(name, "numpy reference", unit, timed(lambda: reference.gradient_descent(X, y, theta, 0.01, 1000), cfg.repeats)),
-    ]
+    ours, numpy_loop = alternated([lambda: gradient_descent(X, y, theta, 0.01, 1000),
+                                   lambda: reference.gradient_descent(X, y, theta, 0.01, 1000)],
+                                  max(cfg.repeats, 20))
+    return [Row(name, "descend", unit, ours), Row(name, "numpy reference", unit, numpy_loop)]
 
 
 def _batch_iteration(X: np.ndarray, y: np.ndarray, iterations: int, n_threads=None) -> Callable[[], object]:

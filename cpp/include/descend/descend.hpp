@@ -19,6 +19,8 @@
 //   FitReport       n_iter, status (Status), converged, message,
 //                   loss_history, grad_norm, learning_rate
 //   Observer<T>     on_iteration(Progress<T>) -> true stops; poll() every poll_seconds
+//   gradient_descent(data, theta, learning_rate, num_iterations[, observer])
+//                   the textbook least-squares loop, theta in place
 //   loss_grad(data, coef, intercept, loss, l2, grad_coef, grad_intercept) -> J
 //
 // Pieces (losses.hpp, optimizers.hpp, schedules.hpp, stopping.hpp, names.hpp):

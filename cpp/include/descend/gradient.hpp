@@ -158,27 +158,37 @@ constexpr int row_group_size = 8;
 // the arithmetic. D is a template argument so the loops over a row unroll
 // completely (W0, 3 x 2: the gradient took 395 instructions an iteration
 // through row_group, 115 here, by callgrind).
+//
+// coef and the sums live in locals for the whole chunk, and g is written
+// (not added to) at the end: g may alias X as far as the compiler knows,
+// so adding into g[j] row after row would store and reload every sum on
+// every row, and reading g just after chunk_sum's memset of it stalled
+// on the store (a third of a W0 iteration, by perf).
 template <int D, class T, class Loss, class Rows>
 double chunk_row_major_narrow(const Dataset<T>& data, const Rows& rows, index_t k0, index_t k1,
                               const T* coef, const Loss& loss, double* g) {
+  double c[D], sum[D + 1] = {};
+  for (int j = 0; j < D; ++j) c[j] = double(coef[j]);
   const double intercept = double(coef[D]);
   double value = 0.0;
   for (index_t k = k0; k < k1; ++k) {
     const index_t i = rows.row(k);
     const T* x = data.X.data + i * D;
     double p = 0.0;
-    for (int j = 0; j < D; ++j) p += double(x[j]) * double(coef[j]);
+    for (int j = 0; j < D; ++j) p += double(x[j]) * c[j];
     double deriv;
     const double w = data.weight(i);
     value += w * loss.eval(p + intercept, double(data.y[i]), deriv);
     const double a = w * deriv;
-    for (int j = 0; j < D; ++j) g[j] += a * double(x[j]);
-    g[D] += a;
+    for (int j = 0; j < D; ++j) sum[j] += a * double(x[j]);
+    sum[D] += a;
   }
+  for (int j = 0; j <= D; ++j) g[j] = sum[j];
   return value;
 }
 
-// chunk_row_major_narrow<d> for the runtime d (1 .. simd::width - 1).
+// chunk_row_major_narrow<d> for the runtime d (1 .. simd::width - 1):
+// writes g[0..d].
 template <class T, class Loss, class Rows, int... D>
 double chunk_row_major_narrow(std::integer_sequence<int, D...>, const Dataset<T>& data, const Rows& rows,
                               index_t k0, index_t k1, const T* coef, const Loss& loss, double* g) {
@@ -189,14 +199,12 @@ double chunk_row_major_narrow(std::integer_sequence<int, D...>, const Dataset<T>
 }
 
 // Accumulates rows k0..k1-1 of `rows` into g[0..d] (g[d]: intercept) and
-// returns sum w_i loss_i. Row-major: each row is a contiguous run of X;
-// a group of rows shares each pass over coef and over g.
+// returns sum w_i loss_i. Row-major, at least simd::width features: each
+// row is a contiguous run of X; a group of rows shares each pass over coef
+// and over g.
 template <class T, class Loss, class Rows>
 double chunk_row_major(const Dataset<T>& data, const Rows& rows, index_t k0, index_t k1,
                        const T* coef, const Loss& loss, double* g) {
-  if (data.features() < simd::width)
-    return chunk_row_major_narrow(std::make_integer_sequence<int, simd::width - 1>{}, data, rows, k0, k1,
-                                  coef, loss, g);
   // The next group is prefetched, so its loads of X are in flight while
   // this group's arithmetic runs (measured on 2M x 64: the hardware
   // prefetcher alone leaves the core waiting).
@@ -322,15 +330,19 @@ double chunk_softmax(const Dataset<T>& data, const Rows& rows, index_t k0, index
 
 // Sum over rows k0..k1-1 into g (zeroed first).
 template <class T, class Loss, class Rows>
-double chunk_sum(const Dataset<T>& data, const Rows& rows, index_t k0, index_t k1,
-                 const T* coef, const Loss& loss, double* g) {
-  const index_t k = loss_outputs(loss);
-  std::fill(g, g + (data.features() + 1) * k, 0.0);
+DESCEND_INLINE double chunk_sum(const Dataset<T>& data, const Rows& rows, index_t k0, index_t k1,
+                                const T* coef, const Loss& loss, double* g) {
+  const bool row_major = data.X.layout == Layout::RowMajor;
+  if constexpr (!is_multi_output<Loss>) {
+    if (row_major && data.features() < simd::width)
+      return chunk_row_major_narrow(std::make_integer_sequence<int, simd::width - 1>{}, data, rows, k0, k1,
+                                    coef, loss, g);
+  }
+  std::fill(g, g + (data.features() + 1) * loss_outputs(loss), 0.0);
   if constexpr (is_multi_output<Loss>) {
     return chunk_softmax(data, rows, k0, k1, coef, loss, g);
   } else {
-    if (data.X.layout == Layout::RowMajor)
-      return chunk_row_major(data, rows, k0, k1, coef, loss, g);
+    if (row_major) return chunk_row_major(data, rows, k0, k1, coef, loss, g);
     return chunk_col_major(data, rows, k0, k1, coef, loss, g);
   }
 }
@@ -342,6 +354,8 @@ double sum_loss_grad(const Dataset<T>& data, const Rows& rows, const T* coef, co
                      double* g, int n_threads, GradientWorkspace& ws) {
   const index_t k = loss_outputs(loss);
   const index_t n_grad = (data.features() + 1) * k;
+  // One chunk: straight to it, past the partition's bookkeeping (W0).
+  if (single_chunk(rows.count, data.features() * k)) return chunk_sum(data, rows, 0, rows.count, coef, loss, g);
   const Partition part = ws.partition(rows.count, data.features() * k);
   if (part.chunks <= 1) return chunk_sum(data, rows, 0, rows.count, coef, loss, g);
 
@@ -367,19 +381,26 @@ double sum_loss_grad(const Dataset<T>& data, const Rows& rows, const T* coef, co
 
 }  // namespace detail
 
-/// Data term and its gradient over `rows` at theta (see ParamLayout):
-/// returns J_data = (1/m) sum w_i loss(p_i, y_i) and writes
+/// Data term and its gradient over `rows` at theta (see ParamLayout), for
+/// a loss object (SquaredLoss{}, ...): returns
+/// J_data = (1/m) sum w_i loss(p_i, y_i) and writes
 /// grad = (1/m) sum w_i dloss(p_i, y_i)/dtheta, (d + 1) k entries.
-template <class T, class Rows>
-double mean_loss_grad(const Dataset<T>& data, const Rows& rows, const T* theta,
-                      const LossSpec& loss, double* grad, int n_threads, GradientWorkspace& ws) {
-  const index_t n_grad = (data.features() + 1) * loss.outputs();
-  const double sum = visit_loss(loss, [&](const auto& l) {
-    return detail::sum_loss_grad(data, rows, theta, l, grad, n_threads, ws);
-  });
+template <class T, class Rows, class Loss>
+DESCEND_INLINE double mean_loss_grad(const Dataset<T>& data, const Rows& rows, const T* theta,
+                                     const Loss& loss, double* grad, int n_threads, GradientWorkspace& ws) {
+  const index_t n_grad = (data.features() + 1) * loss_outputs(loss);
+  const double sum = detail::sum_loss_grad(data, rows, theta, loss, grad, n_threads, ws);
   const double inv_m = 1.0 / double(rows.count);
   for (index_t j = 0; j < n_grad; ++j) grad[j] *= inv_m;
   return sum * inv_m;
+}
+
+/// The same for the loss a LossSpec names.
+template <class T, class Rows>
+double mean_loss_grad(const Dataset<T>& data, const Rows& rows, const T* theta,
+                      const LossSpec& loss, double* grad, int n_threads, GradientWorkspace& ws) {
+  return visit_loss(loss,
+                    [&](const auto& l) { return mean_loss_grad(data, rows, theta, l, grad, n_threads, ws); });
 }
 
 /// ||coef||^2 = sum_j coef_j^2 in double, summed in index order.

@@ -86,8 +86,16 @@ void apply_step_slots(const Rule& rule, const StepBuffers<T, G>& b, double lr, l
   const G* const g = b.grad;
   T* const s0 = b.state0;
   T* const s1 = b.state1;
-  parallel_for(b.size, n_threads, b.size >= parallel_update_min,
-               [&](index_t j) { step_element<Slots>(step, p, s0, s1, j, C(g[j])); });
+  if (b.size < parallel_update_min || n_threads <= 1) {
+    // A plain loop over a copy of the step: the parallel region's closure
+    // takes `step` by reference, and the loop that shared it reloaded the
+    // step's constants from the stack behind an alias check (a few
+    // parameters, W0: that cost more than the step itself).
+    const auto serial = step;
+    for (index_t j = 0; j < b.size; ++j) step_element<Slots>(serial, p, s0, s1, j, C(g[j]));
+    return;
+  }
+  parallel_for(b.size, n_threads, true, [&](index_t j) { step_element<Slots>(step, p, s0, s1, j, C(g[j])); });
 }
 
 template <class Rule, class T, class G>

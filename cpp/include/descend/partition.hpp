@@ -49,6 +49,12 @@ inline Partition make_partition(index_t rows, index_t width) {
   return p;
 }
 
+/// make_partition(rows, width).chunks <= 1, without its divisions: no
+/// more rows than the smallest chunk holds.
+inline bool single_chunk(index_t rows, index_t width) {
+  return rows <= 64 || rows * std::max<index_t>(width, 1) <= detail::chunk_elements;
+}
+
 /// Whether a reduction over `elements` values is worth a parallel region.
 inline bool worth_threading(index_t elements, index_t chunks, int n_threads) {
   return n_threads > 1 && chunks > 1 && elements >= detail::chunk_elements * 2;

@@ -84,14 +84,17 @@ void validate_targets(const VectorView<T>& y, const LossSpec& spec) {
 /// The parameters must be finite: a NaN there would only surface as a
 /// "diverged" message that blames the learning rate.
 template <class T>
+void validate_finite(const T* values, index_t n, const char* name) {
+  for (index_t j = 0; j < n; ++j)
+    if (!std::isfinite(double(values[j]))) detail::invalid(name, " contains NaN or infinity at index ", j);
+}
+
+/// validate_finite for theta = (coef, intercepts) as ParamLayout lays it out.
+template <class T>
 void validate_start(const T* theta, const ParamLayout& layout, const char* coef_name,
                     const char* intercept_name) {
-  for (index_t j = 0; j < layout.size(); ++j)
-    if (!std::isfinite(double(theta[j]))) {
-      const bool is_coef = j < layout.coef_size();
-      detail::invalid(is_coef ? coef_name : intercept_name, " contains NaN or infinity at index ",
-                      is_coef ? j : j - layout.coef_size());
-    }
+  validate_finite(theta, layout.coef_size(), coef_name);
+  validate_finite(theta + layout.coef_size(), layout.outputs, intercept_name);
 }
 
 /// The loss's own parameters.
