@@ -1,10 +1,11 @@
 // The rest of the public API against values computed by hand: hinge and
 // huber, sgd and minibatch epochs, l1, schedules, tol, the stateful
-// Optimizer, fit() returning a FitResult, and error messages as Python
-// shows them.
+// Optimizer, fit() returning a FitResult, gradient_descent, and error
+// messages as Python shows them.
 #include <descend/descend.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -188,6 +189,38 @@ void fit_result_equals_the_in_place_fit() {
   CHECK(result.report.loss_history == report.loss_history);
 }
 
+void gradient_descent_is_the_textbook_loop() {
+  // theta <- theta - lr (2/m) X^T (X theta - y), 50 times, by hand.
+  double theta[2] = {0.5, -0.25}, by_hand[2] = {0.5, -0.25};
+  for (int it = 0; it < 50; ++it) {
+    double g0 = 0, g1 = 0;
+    for (int i = 0; i < 3; ++i) {
+      const double r = textbook_X[2 * i] * by_hand[0] + textbook_X[2 * i + 1] * by_hand[1] - textbook_y[i];
+      g0 += r * textbook_X[2 * i];
+      g1 += r * textbook_X[2 * i + 1];
+    }
+    by_hand[0] -= 0.01 * (2.0 / 3.0) * g0;
+    by_hand[1] -= 0.01 * (2.0 / 3.0) * g1;
+  }
+  descend::gradient_descent(textbook(), theta, 0.01, 50);
+  CHECK(near(theta[0], by_hand[0], 1e-13) && near(theta[1], by_hand[1], 1e-13));
+
+  std::string what;
+  double bad[2] = {0.0, std::nan("")};
+  try {
+    descend::gradient_descent(textbook(), bad, 0.01, 0);
+  } catch (const std::invalid_argument& e) {
+    what = e.what();
+  }
+  CHECK(what == "theta contains NaN or infinity at index 1");
+  try {
+    descend::gradient_descent(textbook(), theta, 0.01, -1);
+  } catch (const std::invalid_argument& e) {
+    what = e.what();
+  }
+  CHECK(what == "num_iterations must be >= 0, got -1");
+}
+
 void messages_are_pythons() {
   // The same text as descend.fit's ValueError (tests/test_validation.py checks the Python side).
   const std::vector<double> y = {1, 2};
@@ -243,6 +276,7 @@ int main() {
   tol_stops_on_the_relative_change();
   optimizer_keeps_its_state();
   fit_result_equals_the_in_place_fit();
+  gradient_descent_is_the_textbook_loop();
   messages_are_pythons();
   an_exception_from_poll_ends_a_shuffled_epoch();
   return descend_test::finish();
