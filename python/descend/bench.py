@@ -7,7 +7,9 @@ pattern, measured by the core's own probes (``_core.probe_read``: one
 streaming read of X; ``_core.probe_update``: Adam's read-4/write-3 pass),
 built with the same compiler flags and threads as the kernels.
 
-Each contender is timed over >= 5 runs after a warm-up; the table shows
+Each contender is timed over >= 5 runs after a warm-up (W0, W2 and W3,
+whose headline is a ratio between contenders: in four alternating blocks,
+so a slow spell of a shared machine falls on all of them); the table shows
 the median with min/max, the ratio to descend's median (> 1: slower than
 descend) and to the floor (>= 1; 1 is the memory system's limit), and the
 final objective where the workload has one. ``--json`` writes the raw
@@ -89,10 +91,11 @@ def alternated(fns: List[Callable[[], object]], repeats: int, blocks: int = 4) -
     still starts after timed()'s pause: calls interleaved one by one would
     time each contender beside the previous one's spinning BLAS threads.
     """
+    per_block = -(-repeats // blocks)  # at least `repeats` runs in all
     times: List[List[float]] = [[] for _ in fns]
     for _ in range(blocks):
         for fn, out in zip(fns, times):
-            out.extend(timed(fn, max(1, repeats // blocks)))
+            out.extend(timed(fn, per_block))
     return times
 
 
@@ -141,6 +144,7 @@ def w0_textbook(cfg: Config) -> List[Row]:
                                    lambda: reference.gradient_descent(X, y, theta, 0.01, 1000)],
                                   max(cfg.repeats, 20))
     return [Row(name, "descend", unit, ours), Row(name, "numpy reference", unit, numpy_loop)]
+
 
 
 def _batch_iteration(X: np.ndarray, y: np.ndarray, iterations: int, n_threads=None) -> Callable[[], object]:
@@ -206,27 +210,38 @@ def w2_sgd(cfg: Config) -> List[Row]:
     X, y = regression_data(n, d)
     name, unit = f"W2 sgd epoch {n}x{d} float64, lr 1e-3", "per epoch"
     kw = dict(method="sgd", learning_rate=1e-3, tol=None, seed=0)
-    rows = [Row(name, "descend", unit, timed(lambda: fit(X, y, max_iter=1, **kw), cfg.repeats),
-                objective=mse(X, y, fit(X, y, max_iter=5, **kw).coef), note="MSE after 5 epochs")]
+    contenders = {"descend": lambda: fit(X, y, max_iter=1, **kw)}
+    sk = _sklearn_sgd_regressor(X, y)
+    if sk is not None:
+        contenders["scikit-learn SGDRegressor"] = lambda: sk(1)
+    times = dict(zip(contenders, alternated(list(contenders.values()), cfg.repeats)))
+    rows = [Row(name, "descend", unit, times["descend"], objective=mse(X, y, fit(X, y, max_iter=5, **kw).coef),
+                note="MSE after 5 epochs")]
     small = slice(0, min(n, 20_000))  # the pure-Python loop: time a slice, scale to n rows
     ref = timed(lambda: reference.fit(X[small], y[small], max_iter=1, **kw), 3 if not cfg.quick else 1, warmup=0)
     rows.append(Row(name, "numpy reference", unit, [t * n / X[small].shape[0] for t in ref],
                     note=f"timed on {X[small].shape[0]} rows, scaled"))
-    sklearn = optional("sklearn")
-    if sklearn is not None:
-        from sklearn.linear_model import SGDRegressor
-
-        # scikit-learn's squared_error is (p - y)^2 / 2: eta0 = 2 lr takes the same steps.
-        def sk(epochs):
-            model = SGDRegressor(loss="squared_error", penalty=None, learning_rate="constant", eta0=2e-3,
-                                 max_iter=epochs, tol=None, shuffle=True, fit_intercept=False, random_state=0)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                return model.fit(X, y)
-
-        rows.append(Row(name, "scikit-learn SGDRegressor", unit, timed(lambda: sk(1), cfg.repeats),
+    if sk is not None:
+        rows.append(Row(name, "scikit-learn SGDRegressor", unit, times["scikit-learn SGDRegressor"],
                         objective=mse(X, y, sk(5).coef_), note="MSE after 5 epochs"))
     return rows
+
+
+def _sklearn_sgd_regressor(X: np.ndarray, y: np.ndarray):
+    """epochs -> a fitted SGDRegressor taking W2's steps, or None without scikit-learn."""
+    if optional("sklearn") is None:
+        return None
+    from sklearn.linear_model import SGDRegressor
+
+    # scikit-learn's squared_error is (p - y)^2 / 2: eta0 = 2 lr takes the same steps.
+    def sk(epochs):
+        model = SGDRegressor(loss="squared_error", penalty=None, learning_rate="constant", eta0=2e-3,
+                             max_iter=epochs, tol=None, shuffle=True, fit_intercept=False, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return model.fit(X, y)
+
+    return sk
 
 
 def w3_minibatch_logistic(cfg: Config) -> List[Row]:
@@ -235,34 +250,49 @@ def w3_minibatch_logistic(cfg: Config) -> List[Row]:
     name, unit = f"W3 minibatch logistic epoch {n}x{d} float32, batch {batch}", "per epoch"
     kw = dict(loss="logistic", method="minibatch", batch_size=batch, learning_rate=lr, tol=None,
               fit_intercept=True, seed=0)
-    res = fit(X, y, max_iter=5, **kw)
-    rows = [Row(name, "descend", unit, timed(lambda: fit(X, y, max_iter=1, **kw), cfg.repeats),
-                objective=log_loss(X, y, res.coef, res.intercept), note="log-loss after 5 epochs")]
-    rows.append(Row(name, "numpy reference", unit, timed(lambda: reference.fit(X, y, max_iter=1, **kw), 3, warmup=0)))
+    contenders = {"descend": lambda: fit(X, y, max_iter=1, **kw)}
     torch = optional("torch")
     if torch is not None:
-        epoch, model = _torch_logistic(torch, X, y, batch, lr)
-        times = timed(epoch, cfg.repeats)
+        contenders["pytorch"] = _torch_logistic(torch, X, y, batch, lr)[0]
+    sk = _sklearn_sgd_classifier(X, y, lr)
+    if sk is not None:
+        contenders["scikit-learn SGDClassifier (batch 1)"] = lambda: sk(1)
+    times = dict(zip(contenders, alternated(list(contenders.values()), cfg.repeats)))
+    res = fit(X, y, max_iter=5, **kw)
+    rows = [Row(name, "descend", unit, times["descend"], objective=log_loss(X, y, res.coef, res.intercept),
+                note="log-loss after 5 epochs")]
+    rows.append(Row(name, "numpy reference", unit, timed(lambda: reference.fit(X, y, max_iter=1, **kw), 3, warmup=0)))
+    if torch is not None:
+        epoch, model = _torch_logistic(torch, X, y, batch, lr)  # a fresh model, for the same 5 epochs
+        for _ in range(5):
+            epoch()
         with torch.no_grad():
             w = model.weight.numpy().ravel().astype(np.float64)
             b = float(model.bias.numpy()[0])
-        rows.append(Row(name, "pytorch", unit, times, objective=log_loss(X, y, w, b),
-                        note=f"log-loss after {len(times) + 1} epochs"))
-    sklearn = optional("sklearn")
-    if sklearn is not None:
-        from sklearn.linear_model import SGDClassifier
-
-        def sk(epochs):
-            model = SGDClassifier(loss="log_loss", penalty=None, learning_rate="constant", eta0=lr,
-                                  max_iter=epochs, tol=None, shuffle=True, random_state=0)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                return model.fit(X, y)
-
+        rows.append(Row(name, "pytorch", unit, times["pytorch"], objective=log_loss(X, y, w, b),
+                        note="log-loss after 5 epochs"))
+    if sk is not None:
         m = sk(5)
-        rows.append(Row(name, "scikit-learn SGDClassifier (batch 1)", unit, timed(lambda: sk(1), cfg.repeats),
+        rows.append(Row(name, "scikit-learn SGDClassifier (batch 1)", unit,
+                        times["scikit-learn SGDClassifier (batch 1)"],
                         objective=log_loss(X, y, m.coef_, float(m.intercept_[0])), note="log-loss after 5 epochs"))
     return rows
+
+
+def _sklearn_sgd_classifier(X: np.ndarray, y: np.ndarray, lr: float):
+    """epochs -> a fitted SGDClassifier(loss="log_loss") with W3's rate, or None without scikit-learn."""
+    if optional("sklearn") is None:
+        return None
+    from sklearn.linear_model import SGDClassifier
+
+    def sk(epochs):
+        model = SGDClassifier(loss="log_loss", penalty=None, learning_rate="constant", eta0=lr,
+                              max_iter=epochs, tol=None, shuffle=True, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return model.fit(X, y)
+
+    return sk
 
 
 def _torch_logistic(torch, X: np.ndarray, y: np.ndarray, batch: int, lr: float):
