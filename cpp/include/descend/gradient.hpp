@@ -120,18 +120,22 @@ inline double row_group(const Dataset<T>& data, const Rows& rows, index_t k, con
   const index_t d = data.features();
   const T* x[R];
   index_t idx[R];
+  double y[R];
   for (int r = 0; r < R; ++r) {
     idx[r] = rows.row(k + r);
     x[r] = data.X.data + idx[r] * d;
+    y[r] = double(data.y[idx[r]]);
   }
-  double p[R], a[R];
+  double p[R], a[R], l[R];
   dot_rows<R>(x, coef, d, p);
+  // The rows' losses apart from their sum in row order: this loop over
+  // plain arrays has no dependence between rows, so it vectorises.
+  for (int r = 0; r < R; ++r) l[r] = loss.eval(p[r] + intercept, y[r], a[r]);
   double value = 0.0;
   for (int r = 0; r < R; ++r) {
-    double deriv;
     const double w = data.weight(idx[r]);
-    value += w * loss.eval(p[r] + intercept, double(data.y[idx[r]]), deriv);
-    a[r] = w * deriv;
+    value += w * l[r];
+    a[r] = w * a[r];
   }
   axpy_rows<R>(g, a, x, d);
   for (int r = 0; r < R; ++r) g[d] += a[r];
@@ -268,12 +272,16 @@ double chunk_col_major(const Dataset<T>& data, const Rows& rows, index_t k0, ind
       const double cj = double(coef[j]);
       for (index_t t = 0; t < nb; ++t) p[t] += double(col[t]) * cj;
     }
-    for (index_t t = 0; t < nb; ++t) {  // p[t] becomes the residual w_i loss'(p_i)
-      const index_t i = rows.row(kb + t);
-      double deriv;
-      const double w = data.weight(i);
-      value += w * loss.eval(p[t], double(data.y[i]), deriv);
-      p[t] = w * deriv;
+    // p[t] becomes the residual w_i loss'(p_i): the losses first, in a
+    // loop with no dependence between rows (it vectorises), then their
+    // weighted sum in row order.
+    const T* y = data.y.data + first;
+    double l[col_block];
+    for (index_t t = 0; t < nb; ++t) l[t] = loss.eval(p[t], double(y[t]), p[t]);
+    for (index_t t = 0; t < nb; ++t) {
+      const double w = data.weight(first + t);
+      value += w * l[t];
+      p[t] = w * p[t];
       g[d] += p[t];
     }
     for (index_t j = 0; j < d; ++j) g[j] += dot_block(p, data.X.data + j * n, rows, kb, nb);

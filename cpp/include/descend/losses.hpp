@@ -11,6 +11,7 @@
 #include <type_traits>
 
 #include "config.hpp"
+#include "vmath.hpp"
 
 namespace descend {
 
@@ -66,11 +67,13 @@ struct LogisticLoss {
   static constexpr double curvature = 0.25;
   bool valid_target(double y) const { return is_binary_label(y); }
 
-  double eval(double p, double y, double& deriv) const {
-    const double e = std::exp(-std::fabs(p));  // in (0, 1]: never overflows
+  // vmath.hpp's exp and log1p: branch-free, so the kernels' loops over a
+  // group of rows vectorise this.
+  DESCEND_INLINE double eval(double p, double y, double& deriv) const {
+    const double e = detail::exp_nonpositive(-std::fabs(p));  // in (0, 1]: never overflows
     const double sigmoid = p >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
     deriv = sigmoid - y;
-    return (p > 0 ? p : 0.0) + std::log1p(e) - y * p;
+    return (p > 0 ? p : 0.0) + detail::log1p_unit(e) - y * p;
   }
 };
 
