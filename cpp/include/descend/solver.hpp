@@ -394,8 +394,8 @@ Status run_epochs(RunState<T>& st, const Rule& rule, index_t batch_size, FitRepo
   const index_t block_rows = RowBlock<T>::rows_for(batch_size, st.data.features());
   const bool overlap = overlap_gather(st, batch_size);
   // sgd with no second thread to gather on reads the permutation's rows
-  // in place (one-thread epoch of 200k x 64: 28-33 ms gathering each
-  // block first, 20-25 ms so); the prefetch below hides their latency.
+  // in place (one-thread epoch of 200k x 64: 26.5-29 ms gathering each
+  // block first, 22.7-26 ms so); the prefetch below hides their latency.
   const bool in_place = shuffle && batch_size == 1 && !overlap && st.fuses_rows(st.data);
   double sum = 0.0;
   index_t batches = 0;
