@@ -146,7 +146,6 @@ def w0_textbook(cfg: Config) -> List[Row]:
     return [Row(name, "descend", unit, ours), Row(name, "numpy reference", unit, numpy_loop)]
 
 
-
 def _batch_iteration(X: np.ndarray, y: np.ndarray, iterations: int, n_threads=None) -> Callable[[], object]:
     # check_finite=False: the one finiteness pass over X per fit call is not
     # part of an iteration (it would add bytes(X)/bandwidth / iterations).
@@ -227,6 +226,13 @@ def w2_sgd(cfg: Config) -> List[Row]:
     return rows
 
 
+def _quiet_fit(model, X: np.ndarray, y: np.ndarray):
+    """model.fit(X, y) without its warnings (a fixed epoch count warns that tol was not met)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return model.fit(X, y)
+
+
 def _sklearn_sgd_regressor(X: np.ndarray, y: np.ndarray):
     """epochs -> a fitted SGDRegressor taking W2's steps, or None without scikit-learn."""
     if optional("sklearn") is None:
@@ -235,11 +241,9 @@ def _sklearn_sgd_regressor(X: np.ndarray, y: np.ndarray):
 
     # scikit-learn's squared_error is (p - y)^2 / 2: eta0 = 2 lr takes the same steps.
     def sk(epochs):
-        model = SGDRegressor(loss="squared_error", penalty=None, learning_rate="constant", eta0=2e-3,
-                             max_iter=epochs, tol=None, shuffle=True, fit_intercept=False, random_state=0)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return model.fit(X, y)
+        return _quiet_fit(SGDRegressor(loss="squared_error", penalty=None, learning_rate="constant", eta0=2e-3,
+                                       max_iter=epochs, tol=None, shuffle=True, fit_intercept=False,
+                                       random_state=0), X, y)
 
     return sk
 
@@ -286,11 +290,8 @@ def _sklearn_sgd_classifier(X: np.ndarray, y: np.ndarray, lr: float):
     from sklearn.linear_model import SGDClassifier
 
     def sk(epochs):
-        model = SGDClassifier(loss="log_loss", penalty=None, learning_rate="constant", eta0=lr,
-                              max_iter=epochs, tol=None, shuffle=True, random_state=0)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return model.fit(X, y)
+        return _quiet_fit(SGDClassifier(loss="log_loss", penalty=None, learning_rate="constant", eta0=lr,
+                                        max_iter=epochs, tol=None, shuffle=True, random_state=0), X, y)
 
     return sk
 
