@@ -50,9 +50,10 @@ MatrixView<T> matrix_view(const py::array& X) {
           static_cast<index_t>(X.shape(1)), c ? Layout::RowMajor : Layout::ColMajor};
 }
 
-/// A read-only 1-D C-contiguous vector of dtype T; None gives an empty view.
+/// A read-only 1-D C-contiguous vector of dtype T; None gives a Span with
+/// no data (the core's "absent", e.g. unit sample weights).
 template <class T>
-VectorView<T> vector_view(const py::object& obj, const char* name) {
+Span<const T> vector_view(const py::object& obj, const char* name) {
   if (obj.is_none()) return {};
   const auto a = py::reinterpret_borrow<py::array>(obj);
   require_dtype<T>(a, name);
@@ -63,7 +64,7 @@ VectorView<T> vector_view(const py::object& obj, const char* name) {
 
 /// An in-place 1-D buffer of dtype T.
 template <class T>
-MutableVectorView<T> mutable_view(const py::array& a, const char* name) {
+Span<T> mutable_view(const py::array& a, const char* name) {
   require_dtype<T>(a, name);
   if (a.ndim() != 1 || !(a.flags() & py::array::c_style))
     throw py::type_error(std::string(name) + " must be a 1-D C-contiguous array");
@@ -71,14 +72,15 @@ MutableVectorView<T> mutable_view(const py::array& a, const char* name) {
   return {static_cast<T*>(const_cast<void*>(a.data())), static_cast<index_t>(a.shape(0))};
 }
 
-/// A writeable contiguous buffer of dtype T (any shape), used flat: the
-/// in-place parameters of descend.optim and their state.
+/// A buffer of dtype T (any shape) updated in place, used flat: the
+/// parameters handed to descend.optim. A TypeError names it unless it is
+/// C- or F-contiguous and writeable: a copy would not update the caller's.
 template <class T>
-MutableVectorView<T> flat_buffer(const py::array& a, const char* name) {
-  require_dtype<T>(a, name);
+Span<T> flat_buffer(const py::array& a, const std::string& name) {
+  require_dtype<T>(a, name.c_str());
   if (!(a.flags() & (py::array::c_style | py::array::f_style)))
-    throw py::type_error(std::string(name) + " must be contiguous");
-  if (!a.writeable()) throw py::type_error(std::string(name) + " must be writeable");
+    throw py::type_error(name + " must be C- or F-contiguous to be updated in place (a copy would not update yours)");
+  if (!a.writeable()) throw py::type_error(name + " is read-only; it must be writeable to be updated in place");
   return {static_cast<T*>(const_cast<void*>(a.data())), static_cast<index_t>(a.size())};
 }
 
@@ -89,17 +91,14 @@ inline NamedParams named_params(const py::dict& d) {
   return out;
 }
 
-/// A learning rate as descend.fit passes it: a number, "auto", or a
-/// (schedule class name, {parameter: value}) pair from descend.schedules.
-inline void set_learning_rate(FitOptions& o, const py::object& lr) {
-  if (py::isinstance<py::str>(lr)) {
-    o.auto_learning_rate = true;  // the Python layer only passes "auto"
-  } else if (py::isinstance<py::tuple>(lr)) {
+/// A schedule as the Python layer passes one: a number (a constant rate)
+/// or a (descend.schedules class name, {parameter: value}) pair.
+inline Schedule schedule_from_py(const py::handle& lr) {
+  if (py::isinstance<py::tuple>(lr)) {
     const auto spec = lr.cast<py::tuple>();
-    o.learning_rate = schedule_from_name(spec[0].cast<std::string>(), named_params(spec[1]));
-  } else {
-    o.learning_rate = Schedule::constant(lr.cast<double>());
+    return schedule_from_name(spec[0].cast<std::string>(), named_params(spec[1].cast<py::dict>()));
   }
+  return Schedule::constant(lr.cast<double>());
 }
 
 /// Calls f(T{}) for X's dtype, float32 or float64.

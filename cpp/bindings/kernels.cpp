@@ -1,4 +1,6 @@
 // Single-call kernels: descend.loss_grad and the finiteness check.
+#include <descend/probe.hpp>
+
 #include "buffers.hpp"
 #include "register.hpp"
 
@@ -15,10 +17,10 @@ double loss_grad(const py::array& X, const py::object& y, const py::array& coef,
     const Dataset<T> data = dataset_view<T>(X, y, sample_weight);
     const LossSpec spec{loss_from_name(loss), delta, n_classes};
     const index_t k = spec.outputs();
-    const VectorView<T> c = vector_view<T>(coef, "coef");
-    const VectorView<T> b = vector_view<T>(intercept, "intercept");
-    const MutableVectorView<T> g = mutable_view<T>(out, "out");
-    const MutableVectorView<double> gb = mutable_view<double>(out_intercept, "out_intercept");
+    const Span<const T> c = vector_view<T>(coef, "coef");
+    const Span<const T> b = vector_view<T>(intercept, "intercept");
+    const Span<T> g = mutable_view<T>(out, "out");
+    const Span<double> gb = mutable_view<double>(out_intercept, "out_intercept");
     const index_t n_coef = data.features() * k;
     if (c.size != n_coef || g.size != n_coef || b.size != k || gb.size != k)
       throw py::value_error("coef and out must have X.shape[1] * k entries, intercept k");
@@ -46,7 +48,7 @@ double probe_read(const py::array& X, int n_threads) {
     using T = decltype(zero);
     const MatrixView<T> view = matrix_view<T>(X);
     py::gil_scoped_release release;
-    return descend::probe_read(view, n_threads);
+    return detail::probe_read(view, n_threads);
   });
 }
 
@@ -54,13 +56,12 @@ void probe_update(const py::array& param, const py::array& grad, const py::array
                   const py::array& v, int n_threads) {
   dispatch_dtype(param, [&](auto zero) {
     using T = decltype(zero);
-    const MutableVectorView<T> p = flat_buffer<T>(param, "param"), a = flat_buffer<T>(m, "m"),
-                               b = flat_buffer<T>(v, "v");
+    const Span<T> p = flat_buffer<T>(param, "param"), a = flat_buffer<T>(m, "m"), b = flat_buffer<T>(v, "v");
     require_dtype<T>(grad, "grad");
     if (grad.size() != p.size || a.size != p.size || b.size != p.size)
       throw py::value_error("probe_update needs four buffers of one size");
     py::gil_scoped_release release;
-    descend::probe_update(p.data, static_cast<const T*>(grad.data()), a.data, b.data, p.size, n_threads);
+    detail::probe_update(p.data, static_cast<const T*>(grad.data()), a.data, b.data, p.size, n_threads);
   });
 }
 

@@ -1,5 +1,7 @@
 """descend: fast, deterministic gradient descent with a C++17/OpenMP core."""
 
+from importlib.util import find_spec as _find_spec
+
 from ._core import DivergenceError
 from ._fit import fit, gradient_descent, loss_grad
 from ._minimize import MinimizeResult, minimize
@@ -24,8 +26,6 @@ def __getattr__(name: str):
 __all__ = [
     "DivergenceError",
     "FitResult",
-    "GDClassifier",
-    "GDRegressor",
     "IterationState",
     "MinimizeResult",
     "cmake_dir",
@@ -40,3 +40,7 @@ __all__ = [
     "schedules",
     "set_num_threads",
 ]
+# `from descend import *` must work without scikit-learn: the estimators
+# are exported only where it is installed (found, not imported).
+if _find_spec("sklearn") is not None:
+    __all__ += list(_ESTIMATORS)

@@ -9,9 +9,11 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from . import _core
+from ._defaults import FIT
 from ._result import FitResult, IterationState
 from ._validation import (
     as_float,
+    as_float_params,
     as_int,
     as_matrix,
     as_n_threads,
@@ -22,7 +24,6 @@ from ._validation import (
     check_callable,
     check_out,
 )
-
 from .schedules import Schedule
 
 _AUTO = "auto"
@@ -43,34 +44,16 @@ def _learning_rate(value: object) -> object:
     return float(value)
 
 
-def _optimizer_params(optimizer: str, given: dict) -> dict:
-    """The optimizer's hyper-parameters as floats; an unknown name is a TypeError, as in Python calls."""
-    known = _core.UpdateRule(optimizer, {}).params
-    for name in given:
-        if name not in known:
-            takes = ", ".join(known) if known else "none"
-            raise TypeError(
-                f"fit() got an unexpected keyword argument {name!r} (optimizer={optimizer!r} takes {takes})"
-            )
-    return {name: as_float(value, name) for name, value in given.items()}
-
-
 def _data(X, y, sample_weight) -> tuple:
-    """X (in place when possible), and y and sample_weight cast to X's dtype."""
+    """X (in place when possible), and y and sample_weight cast to X's dtype.
+
+    Their lengths are the core's to check (one message for every entry point).
+    """
     X = as_matrix(X)
-    n = X.shape[0]
-    y = as_vector(y, "y", X.dtype, n, "the number of rows of X")
+    y = as_vector(y, "y", X.dtype)
     if sample_weight is not None:
-        sample_weight = as_vector(sample_weight, "sample_weight", X.dtype, n, "the number of rows of X")
+        sample_weight = as_vector(sample_weight, "sample_weight", X.dtype)
     return X, y, sample_weight
-
-
-def _max_iter(value: object) -> int:
-    # The core accepts 0 (gradient_descent's num_iterations=0); a fit needs a step.
-    value = as_int(value, "max_iter")
-    if value < 1:
-        raise ValueError(f"max_iter must be >= 1, got {value}")
-    return value
 
 
 def _n_classes(y: np.ndarray, coef0: object, name: str = "coef0") -> int:
@@ -146,28 +129,28 @@ def fit(
     X,
     y,
     *,
-    loss: str = "squared",
-    method: str = "batch",
-    optimizer: str = "gd",
-    learning_rate: Any = 0.01,
-    batch_size: int = 32,
-    max_iter: int = 1000,
-    tol: Optional[float] = 1e-6,
-    n_iter_no_change: int = 1,
-    gtol: Optional[float] = None,
-    l2: float = 0.0,
-    l1: float = 0.0,
-    fit_intercept: bool = False,
+    loss: str = FIT["loss"],
+    method: str = FIT["method"],
+    optimizer: str = FIT["optimizer"],
+    learning_rate: Any = FIT["learning_rate"],
+    batch_size: int = FIT["batch_size"],
+    max_iter: int = FIT["max_iter"],
+    tol: Optional[float] = FIT["tol"],
+    n_iter_no_change: int = FIT["n_iter_no_change"],
+    gtol: Optional[float] = FIT["gtol"],
+    l2: float = FIT["l2"],
+    l1: float = FIT["l1"],
+    fit_intercept: bool = FIT["fit_intercept"],
     coef0=None,
     intercept0=None,
     sample_weight=None,
-    shuffle: bool = True,
-    seed: Optional[int] = 0,
+    shuffle: bool = FIT["shuffle"],
+    seed: Optional[int] = FIT["seed"],
     n_threads: Optional[int] = None,
     callback: Optional[Callable[[IterationState], Any]] = None,
     verbose: bool = False,
-    delta: float = 1.0,
-    check_finite: bool = True,
+    delta: float = FIT["delta"],
+    check_finite: bool = FIT["check_finite"],
     **optimizer_params,
 ) -> FitResult:
     r"""Fit a linear model by gradient descent.
@@ -285,27 +268,27 @@ def fit(
     coef_shape = (d, k) if loss == "softmax" else (d,)
     coef = _start(coef0, "coef0", dtype, coef_shape)
     intercept = _intercept_start(intercept0, "intercept0", dtype, k)
-    params = _optimizer_params(optimizer, optimizer_params)
     check_callable(callback, "callback")
     progress = None
     if callback is not None or verbose:
         progress = _Progress(callback, bool(verbose), "iteration" if method == "batch" else "epoch", coef_shape)
 
     report = _core.fit(
-        X=X,
-        y=y,
+        X,
+        y,
+        coef.reshape(-1),
+        intercept,
         sample_weight=sample_weight,
-        coef=coef.reshape(-1),
-        intercept=intercept,
+        callback=progress,
         loss=loss,
         delta=as_float(delta, "delta"),
         n_classes=k,
         method=method,
         optimizer=optimizer,
-        optimizer_params=params,
+        optimizer_params=as_float_params(optimizer_params),
         learning_rate=_learning_rate(learning_rate),
         batch_size=as_int(batch_size, "batch_size"),
-        max_iter=_max_iter(max_iter),
+        max_iter=as_int(max_iter, "max_iter"),
         tol=as_optional_float(tol, "tol"),
         n_iter_no_change=as_int(n_iter_no_change, "n_iter_no_change"),
         gtol=as_optional_float(gtol, "gtol"),
@@ -316,7 +299,6 @@ def fit(
         seed=as_seed(seed),
         n_threads=as_n_threads(n_threads),
         check_finite=bool(check_finite),
-        callback=progress,
     )
     result = FitResult(coef=coef, intercept=intercept if loss == "softmax" else float(intercept[0]), **report)
     if progress is not None and progress.verbose:

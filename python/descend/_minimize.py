@@ -9,8 +9,9 @@ import numpy as np
 
 from . import _core
 from ._core import DivergenceError
+from ._defaults import FIT, OPTIMIZERS
 from ._validation import as_int, as_name, as_optional_float, check_callable
-from .optim import BY_NAME, check_lr
+from .optim import _BY_NAME, _check_lr
 
 # scipy.optimize's convention: 0 success; then why it stopped otherwise.
 _STATUS = {"tol": 0, "gtol": 0, "max_iter": 1, "callback": 2}
@@ -71,9 +72,9 @@ def minimize(
     jac: Any = True,
     method: str = "adam",
     learning_rate: Any = 1e-3,
-    max_iter: int = 1000,
+    max_iter: int = FIT["max_iter"],
     tol: Optional[float] = None,
-    n_iter_no_change: int = 1,
+    n_iter_no_change: int = FIT["n_iter_no_change"],
     gtol: Optional[float] = 1e-6,
     callback: Optional[Callable[[MinimizeResult], Any]] = None,
     **optimizer_params,
@@ -83,7 +84,12 @@ def minimize(
     Each iteration evaluates f and its gradient g at x, checks the stopping
     rules, then takes one step of the update rule ``method`` (any of
     :mod:`descend.optim`: "gd", "momentum", "nesterov", "adagrad",
-    "rmsprop", "adam", "adamw", with their keyword hyper-parameters):
+    "rmsprop", "adam", "adamw", with their keyword hyper-parameters).
+
+    Note: ``method`` names the *update rule* here, as in
+    ``scipy.optimize.minimize(method=...)``; in :func:`descend.fit`,
+    ``method`` is "batch"/"sgd"/"minibatch" and the rule is ``optimizer``.
+    The stopping rules and their messages are :func:`descend.fit`'s:
 
     - ||g||_2 <= gtol, or |f_{k-1} - f_k| / max(|f_{k-1}|, |f_k|, 1) <= tol
       for ``n_iter_no_change`` checks in a row: success;
@@ -111,60 +117,37 @@ def minimize(
     MinimizeResult with x, fun, jac, nit, success, status, message.
     """
     method = as_name(method, "method")
-    if method not in BY_NAME:
-        raise ValueError(f"unknown method {method!r}; expected one of {', '.join(map(repr, BY_NAME))}")
+    if method not in OPTIMIZERS:
+        raise ValueError(f"unknown method {method!r}; expected one of {', '.join(map(repr, OPTIMIZERS))}")
     x0_arr = np.asarray(x0)
     if x0_arr.dtype.kind not in "biuf":
         raise TypeError(f"x0 must hold real numbers, got dtype {x0_arr.dtype}")
     x = np.array(x0_arr, dtype=np.float32 if x0_arr.dtype == np.float32 else np.float64, order="C")
     if not np.isfinite(x).all():
         raise ValueError("x0 contains NaN or infinity")
-    max_iter = as_int(max_iter, "max_iter")
-    if max_iter < 0:
-        raise ValueError(f"max_iter must be >= 0, got {max_iter}")
-    n_iter_no_change = as_int(n_iter_no_change, "n_iter_no_change")
-    tol, gtol = as_optional_float(tol, "tol"), as_optional_float(gtol, "gtol")
-    for name, value in (("tol", tol), ("gtol", gtol)):
-        if value is not None and not value >= 0:
-            raise ValueError(f"{name} must be >= 0 or None, got {value}")
-    if n_iter_no_change < 1:
-        raise ValueError(f"n_iter_no_change must be >= 1, got {n_iter_no_change}")
+    # The core checks max_iter, tol, n_iter_no_change and gtol (as for fit).
+    monitor = _core.StoppingMonitor(max_iter=as_int(max_iter, "max_iter"), tol=as_optional_float(tol, "tol"),
+                                    n_iter_no_change=as_int(n_iter_no_change, "n_iter_no_change"),
+                                    gtol=as_optional_float(gtol, "gtol"))
     check_callable(callback, "callback")
-    learning_rate = check_lr(learning_rate, "learning_rate")
-    try:
-        opt = BY_NAME[method](x, learning_rate, **optimizer_params)
-    except TypeError as e:
-        if "unexpected keyword" in str(e):
-            raise TypeError(f"minimize() got an unexpected keyword argument for method={method!r}: {e}") from None
-        raise
+    opt = _BY_NAME[method](x, _check_lr(learning_rate, "learning_rate"), **optimizer_params)
     evaluate = _evaluator(fun, jac, x.shape)
-    monitor = _core.StoppingMonitor(tol=tol, n_iter_no_change=n_iter_no_change, gtol=gtol)
 
     nit = 0
     while True:
         f, g = evaluate(x)
         status = monitor.check(f, float(np.linalg.norm(g)))
         if status == "diverged":
-            raise DivergenceError(
-                f"the objective diverged at step {nit} (f = {f:g}, it started at {monitor.start:g}) "
-                f"with learning_rate={opt.current_lr():g} and method={method!r}; try a smaller learning_rate"
-            )
+            raise DivergenceError(_core.divergence_message("step", nit, f, monitor.start, opt.current_lr(),
+                                                           "method", method))
         if status == "running" and callback is not None:
             if callback(MinimizeResult(x.copy(), f, g.copy(), nit, False, -1, "running")):
                 status = "callback"
-        if status == "running" and nit == max_iter:
+        if status == "running" and nit == monitor.max_iter:
             status = "max_iter"
         if status != "running":
             break
         opt.step(g)
         nit += 1
-    return MinimizeResult(x, f, g, nit, status in ("tol", "gtol"), _STATUS[status], _message(status, nit))
-
-
-def _message(status: str, nit: int) -> str:
-    return {
-        "tol": f"converged: relative change of f <= tol after {nit} steps",
-        "gtol": f"converged: gradient norm <= gtol after {nit} steps",
-        "max_iter": f"stopped after max_iter={nit} steps without meeting the tolerance",
-        "callback": f"stopped by the callback after {nit} steps",
-    }[status]
+    return MinimizeResult(x, f, g, nit, status in ("tol", "gtol"), _STATUS[status],
+                          monitor.message(status, nit, "steps"))

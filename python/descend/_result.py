@@ -30,7 +30,7 @@ class FitResult:
     """
 
     coef: np.ndarray
-    intercept: float
+    intercept: float | np.ndarray
     n_iter: int
     converged: bool
     status: str
@@ -63,4 +63,4 @@ class IterationState:
     objective: float
     grad_norm: float
     coef: np.ndarray
-    intercept: float
+    intercept: float | np.ndarray

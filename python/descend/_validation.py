@@ -44,19 +44,19 @@ def as_matrix(X: object, name: str = "X") -> np.ndarray:
         arr = arr.astype(np.float64)
     if not (arr.flags.c_contiguous or arr.flags.f_contiguous):
         arr = np.ascontiguousarray(arr)
-    if arr.shape[0] == 0:
-        raise ValueError(f"{name} is empty: it needs at least one row, got shape {arr.shape}")
-    if arr.shape[1] == 0:
-        raise ValueError(f"{name} needs at least one feature column, got shape {arr.shape}")
     return arr
 
 
-def as_vector(v: object, name: str, dtype: np.dtype, size: int, size_of: str) -> np.ndarray:
-    """A 1-D C-contiguous array of `dtype` with `size` entries (a cast copy when needed)."""
+def as_vector(v: object, name: str, dtype: np.dtype, size: int | None = None, size_of: str = "") -> np.ndarray:
+    """A 1-D C-contiguous array of `dtype` (a cast copy when needed).
+
+    With `size`, it must have that many entries (`size_of` says what sets
+    it); without, the length is left to the core (y, sample_weight).
+    """
     arr = _numeric_array(v, name)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {arr.shape}" + (" (use .ravel())" if arr.ndim == 2 and 1 in arr.shape else ""))
-    if arr.shape[0] != size:
+    if size is not None and arr.shape[0] != size:
         raise ValueError(f"{name} has {arr.shape[0]} entries but {size_of} is {size}; they must match")
     return np.ascontiguousarray(arr, dtype=dtype)
 
@@ -69,6 +69,11 @@ def as_float(value: object, name: str) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {value!r}")
     return float(value)
+
+
+def as_float_params(params: dict) -> dict:
+    """Keyword hyper-parameters as floats, each named in its TypeError."""
+    return {name: as_float(value, name) for name, value in params.items()}
 
 
 def as_optional_float(value: object, name: str) -> float | None:

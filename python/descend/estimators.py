@@ -34,11 +34,11 @@ except ImportError as error:  # pragma: no cover - exercised without scikit-lear
         "pip install 'descend[sklearn]'"
     ) from error
 
+from ._defaults import FIT, HYPER_PARAMS
 from ._fit import fit as _descend_fit
 
 __all__ = ["GDClassifier", "GDRegressor"]
 
-_OPTIMIZER_PARAMS = ("momentum", "rho", "beta_1", "beta_2", "epsilon", "weight_decay")
 _DTYPES = [np.float64, np.float32]
 
 
@@ -77,7 +77,7 @@ class _GDBase(BaseEstimator):
             verbose=self.verbose,
             check_finite=False,  # validate_data has checked X and y
         )
-        for name in _OPTIMIZER_PARAMS:
+        for name in HYPER_PARAMS:
             value = getattr(self, name)
             if value is not None:
                 options[name] = value
@@ -89,7 +89,7 @@ class _GDBase(BaseEstimator):
             if not (isinstance(fraction, numbers.Real) and 0.0 < fraction < 1.0):
                 raise ValueError(f"validation_fraction must be in (0, 1), got {fraction!r}")
 
-    def _run(self, X, y, w, loss, coef0, intercept0, seed, max_iter, tol, validation):
+    def _run(self, X, y, w, *, loss, coef0, intercept0, seed, max_iter, tol, validation):
         """descend.fit on (X, y, w), with early stopping on `validation` when given.
 
         Returns (FitResult, coef, intercept, stopped_early); with early
@@ -229,19 +229,19 @@ class GDRegressor(RegressorMixin, _GDBase):
         self,
         loss="squared",
         *,
-        delta=1.0,
+        delta=FIT["delta"],
         method="batch",
         optimizer="gd",
         learning_rate="auto",
-        batch_size=32,
-        max_iter=1000,
-        tol=1e-6,
-        n_iter_no_change=1,
-        gtol=None,
-        l2=0.0,
-        l1=0.0,
+        batch_size=FIT["batch_size"],
+        max_iter=FIT["max_iter"],
+        tol=FIT["tol"],
+        n_iter_no_change=FIT["n_iter_no_change"],
+        gtol=FIT["gtol"],
+        l2=FIT["l2"],
+        l1=FIT["l1"],
         fit_intercept=True,
-        shuffle=True,
+        shuffle=FIT["shuffle"],
         random_state=None,
         n_threads=None,
         verbose=False,
@@ -322,7 +322,8 @@ class GDRegressor(RegressorMixin, _GDBase):
         coef0, intercept0 = self._start(reset=not warm)
         X, y, w, validation = self._split(X, y, w, stratify=None)
         result, coef, intercept, early = self._run(
-            X, y, w, loss, coef0, intercept0, _seed(self.random_state), self.max_iter, self.tol, validation
+            X, y, w, loss=loss, coef0=coef0, intercept0=intercept0, seed=_seed(self.random_state),
+            max_iter=self.max_iter, tol=self.tol, validation=validation,
         )
         self._set_params(coef, intercept, X.dtype)
         self._record(result, early)
@@ -339,7 +340,8 @@ class GDRegressor(RegressorMixin, _GDBase):
         X, y, w = self._validate(X, y, sample_weight, reset=first)
         coef0, intercept0 = self._start(reset=first)
         result, coef, intercept, _ = self._run(
-            X, y, w, loss, coef0, intercept0, _seed(self.random_state), 1, None, None
+            X, y, w, loss=loss, coef0=coef0, intercept0=intercept0, seed=_seed(self.random_state),
+            max_iter=1, tol=None, validation=None,
         )
         self._set_params(coef, intercept, X.dtype)
         before = self._history_so_far(first)
@@ -392,15 +394,15 @@ class GDClassifier(ClassifierMixin, _GDBase):
         method="batch",
         optimizer="gd",
         learning_rate="auto",
-        batch_size=32,
-        max_iter=1000,
-        tol=1e-6,
-        n_iter_no_change=1,
-        gtol=None,
-        l2=0.0,
-        l1=0.0,
+        batch_size=FIT["batch_size"],
+        max_iter=FIT["max_iter"],
+        tol=FIT["tol"],
+        n_iter_no_change=FIT["n_iter_no_change"],
+        gtol=FIT["gtol"],
+        l2=FIT["l2"],
+        l1=FIT["l1"],
         fit_intercept=True,
-        shuffle=True,
+        shuffle=FIT["shuffle"],
         random_state=None,
         n_threads=None,
         verbose=False,
@@ -509,7 +511,7 @@ class GDClassifier(ClassifierMixin, _GDBase):
             self.coef_ = np.stack([np.asarray(c, dtype=dtype) for c, _ in fitted])
             self.intercept_ = np.array([float(b) for _, b in fitted], dtype=dtype)
 
-    def _fit_all(self, X, y_index, w, starts, max_iter, tol, validation):
+    def _fit_all(self, X, y_index, w, *, starts, max_iter, tol, validation):
         problems = self._problems(y_index)
         fitted, results, early_all = [], [], True
         seed = _seed(self.random_state)
@@ -520,7 +522,8 @@ class GDClassifier(ClassifierMixin, _GDBase):
                 Xv, yv, wv = validation
                 val = (Xv, self._problems(yv)[p][1], wv)
             result, coef, intercept, early = self._run(
-                X, target, w, loss, coef0, intercept0, seed, max_iter, tol, val
+                X, target, w, loss=loss, coef0=coef0, intercept0=intercept0, seed=seed,
+                max_iter=max_iter, tol=tol, validation=val,
             )
             fitted.append((coef, intercept))
             results.append(result)
@@ -567,7 +570,8 @@ class GDClassifier(ClassifierMixin, _GDBase):
         w = self._weights(X, y_index, sample_weight)
         starts = self._starts(self._problems(y_index), X.dtype) if warm else None
         X, y_index, w, validation = self._split(X, y_index, w, stratify=y_index)
-        fitted, results, early = self._fit_all(X, y_index, w, starts, self.max_iter, self.tol, validation)
+        fitted, results, early = self._fit_all(X, y_index, w, starts=starts, max_iter=self.max_iter,
+                                               tol=self.tol, validation=validation)
         self._store(fitted, X.dtype)
         self._record_all(results, early)
         self._warn_max_iter()
@@ -593,7 +597,7 @@ class GDClassifier(ClassifierMixin, _GDBase):
         y_index = self._encode(y)
         w = self._weights(X, y_index, sample_weight)
         starts = None if first else self._starts(self._problems(y_index), X.dtype)
-        fitted, results, _ = self._fit_all(X, y_index, w, starts, 1, None, None)
+        fitted, results, _ = self._fit_all(X, y_index, w, starts=starts, max_iter=1, tol=None, validation=None)
         self._store(fitted, X.dtype)
         before = self._history_so_far(first)
         self._record_all(results, False)

@@ -28,7 +28,15 @@ AdamW        p *= 1 - lr weight_decay, then the Adam step
 ===========  ===============================================================
 
 State buffers (b, s, v, m) start at zero, have the parameter's dtype and
-layout, and are part of :meth:`Optimizer.state_dict`.
+layout, and are part of :meth:`Optimizer.state_dict`. They and the step
+count live in the C++ core (``descend::Optimizer``); ``opt.state`` shows
+them as NumPy views.
+
+The hyper-parameters are named as in scikit-learn's MLP (``beta_1``,
+``beta_2``, ``epsilon``); since the classes are shaped like
+``torch.optim``, PyTorch's names are accepted as aliases: ``betas=(b1,
+b2)`` for ``beta_1, beta_2`` and ``eps`` for ``epsilon``. Defaults are
+the core's (PyTorch's).
 """
 
 from __future__ import annotations
@@ -38,7 +46,8 @@ from typing import Optional, Union
 import numpy as np
 
 from . import _core
-from ._validation import FLOAT_DTYPES, as_float, as_int, as_n_threads
+from ._defaults import rule_default
+from ._validation import as_float, as_float_params, as_int, as_n_threads
 from .schedules import Schedule
 
 __all__ = ["GD", "Adagrad", "Adam", "AdamW", "Momentum", "Nesterov", "Optimizer", "RMSprop"]
@@ -46,49 +55,57 @@ __all__ = ["GD", "Adagrad", "Adam", "AdamW", "Momentum", "Nesterov", "Optimizer"
 LearningRate = Union[float, Schedule]
 
 
-def _check_param(p: object, i: int) -> np.ndarray:
-    name = f"params[{i}]"
-    if not isinstance(p, np.ndarray):
-        raise TypeError(f"{name} must be a NumPy array updated in place, got {type(p).__name__}")
-    if p.dtype not in FLOAT_DTYPES:
-        raise TypeError(f"{name} must have dtype float32 or float64 to be updated in place, got {p.dtype}")
-    if not (p.flags.c_contiguous or p.flags.f_contiguous):
-        raise TypeError(f"{name} must be C- or F-contiguous to be updated in place (a copy would not update yours)")
-    if not p.flags.writeable:
-        raise TypeError(f"{name} is read-only; it must be writeable to be updated in place")
-    return p
-
-
 def _as_list(arrays: object) -> list:
     return list(arrays) if isinstance(arrays, (list, tuple)) else [arrays]
 
 
-def check_lr(lr: object, name: str = "lr") -> LearningRate:
-    """A positive finite number or a descend.schedules object, named `name` in errors."""
-    if isinstance(lr, Schedule):
-        return lr
-    value = as_float(lr, name)
-    if not (value > 0 and np.isfinite(value)):
-        raise ValueError(f"{name} must be a finite number > 0, got {value}")
-    return value
+def _lr_spec(lr: object, name: str = "lr") -> object:
+    """A learning rate as the core takes it: a float, or a schedule's (kind, params)."""
+    return lr._spec() if isinstance(lr, Schedule) else as_float(lr, name)
+
+
+def _check_lr(lr: object, name: str = "lr") -> LearningRate:
+    """A learning rate the core accepts (a finite number > 0 or a schedule), named `name` in errors."""
+    _core.check_learning_rate(_lr_spec(lr, name), name)
+    return lr
+
+
+def _aliases(hyper: dict, betas: object = None, eps: object = None) -> dict:
+    """PyTorch's names folded into descend's: betas=(b1, b2) -> beta_1, beta_2; eps -> epsilon."""
+    if betas is not None:
+        try:
+            hyper["beta_1"], hyper["beta_2"] = betas
+        except (TypeError, ValueError):
+            raise TypeError(f"betas must be a pair (beta_1, beta_2), got {betas!r}") from None
+    if eps is not None:
+        hyper["epsilon"] = eps
+    return hyper
 
 
 class Optimizer:
-    """An update rule over a list of arrays; subclasses name the rule."""
+    """An update rule over a list of arrays; subclasses name the rule.
+
+    Each array has its own ``descend::Optimizer`` in the core, which keeps
+    the rule's state buffers and step count and updates the array in place.
+    """
 
     name = ""
-    _hyper: tuple = ()
 
-    def __init__(self, params, lr: LearningRate, n_threads: Optional[int], hyper: dict):
+    def __init__(self, params, lr: Optional[LearningRate], n_threads: Optional[int], hyper: dict):
         arrays = _as_list(params)
         if not arrays:
             raise ValueError("params is empty: pass an array or a list of arrays")
-        self.params = [_check_param(p, i) for i, p in enumerate(arrays)]
-        self.lr = lr
-        self.n_threads = as_n_threads(n_threads)
-        self._rule = _core.UpdateRule(self.name, {k: as_float(v, k) for k, v in hyper.items()})
-        self.t = 0
-        self.state = [[np.zeros_like(p) for _ in range(self._rule.slots)] for p in self.params]
+        for i, p in enumerate(arrays):
+            if not isinstance(p, np.ndarray):
+                raise TypeError(f"params[{i}] must be a NumPy array updated in place, got {type(p).__name__}")
+        self.params = arrays
+        self._lr = rule_default(self.name, "lr") if lr is None else lr
+        self._cores = self._make_cores(as_float_params(hyper), self._lr, as_n_threads(n_threads))
+
+    def _make_cores(self, hyper: dict, lr: LearningRate, n_threads: int) -> list:
+        spec = _lr_spec(lr)
+        return [_core.Optimizer(self.name, hyper, p, f"params[{i}]", spec, n_threads)
+                for i, p in enumerate(self.params)]
 
     @property
     def lr(self) -> LearningRate:
@@ -97,16 +114,38 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value: LearningRate) -> None:
-        self._lr = check_lr(value)
+        spec = _lr_spec(value)
+        for core in self._cores:
+            core.set_lr(spec)
+        self._lr = value
+
+    @property
+    def t(self) -> int:
+        """Steps taken so far (the schedule's clock; Adam's bias correction uses t + 1)."""
+        return self._cores[0].steps
+
+    @property
+    def n_threads(self) -> int:
+        """Threads of a step (0: all cores); never changes a result."""
+        return self._cores[0].n_threads
+
+    @property
+    def state(self) -> list:
+        """Each parameter's state buffers, as views of the core's (shaped and ordered like it)."""
+        return [[self._state_view(core, p, k) for k in range(core.slots)] for core, p in zip(self._cores, self.params)]
+
+    @staticmethod
+    def _state_view(core, p: np.ndarray, slot: int) -> np.ndarray:
+        return core.state(slot).reshape(p.shape, order="C" if p.flags.c_contiguous else "F")
 
     @property
     def hyper_params(self) -> dict:
         """The rule's hyper-parameters, defaults filled in."""
-        return dict(self._rule.params)
+        return dict(self._cores[0].params)
 
     def current_lr(self) -> float:
         """The step size the next step() uses."""
-        return self._lr(self.t) if isinstance(self._lr, Schedule) else self._lr
+        return self._cores[0].current_lr
 
     def _grad(self, g: object, p: np.ndarray, i: int) -> np.ndarray:
         g = np.asarray(g)
@@ -121,10 +160,8 @@ class Optimizer:
         if len(glist) != len(self.params):
             raise ValueError(f"step() got {len(glist)} gradient(s) for {len(self.params)} parameter array(s)")
         grads_ok = [self._grad(g, p, i) for i, (g, p) in enumerate(zip(glist, self.params))]
-        lr = self.current_lr()
-        for p, g, s in zip(self.params, grads_ok, self.state):
-            self._rule.step(param=p, grad=g, state=s, lr=lr, t=self.t + 1, n_threads=self.n_threads)
-        self.t += 1
+        for core, g in zip(self._cores, grads_ok):
+            core.step(g)
 
     def state_dict(self) -> dict:
         """A copy of everything that determines the next steps (not the parameters)."""
@@ -141,21 +178,23 @@ class Optimizer:
         if state_dict.get("optimizer") != self.name:
             raise ValueError(f"state_dict is for optimizer {state_dict.get('optimizer')!r}, not {self.name!r}")
         state = state_dict["state"]
-        if len(state) != len(self.state) or any(len(a) != len(b) for a, b in zip(state, self.state)):
+        mine = self.state
+        if len(state) != len(mine) or any(len(a) != len(b) for a, b in zip(state, mine)):
             raise ValueError("state_dict's state does not match this optimizer's parameters")
-        for saved, mine in zip(state, self.state):
-            for s, m in zip(saved, mine):
+        for saved, slots in zip(state, mine):
+            for s, m in zip(saved, slots):
                 if np.shape(s) != m.shape:
                     raise ValueError(f"state_dict has a state buffer of shape {np.shape(s)}, expected {m.shape}")
-        rule = _core.UpdateRule(self.name, {k: as_float(v, k) for k, v in state_dict["hyper_params"].items()})
         t = as_int(state_dict["t"], "t")
-        if t < 0:
-            raise ValueError(f"state_dict's t must be >= 0, got {t}")
-        self.lr = state_dict["lr"]
-        self._rule, self.t = rule, t
-        for saved, mine in zip(state, self.state):
-            for s, m in zip(saved, mine):
-                np.copyto(m, s)
+        # New cores hold the saved rule and rate; the current ones stay
+        # until every check has passed.
+        cores = self._make_cores(as_float_params(state_dict["hyper_params"]), state_dict["lr"], self.n_threads)
+        for core in cores:
+            core.steps = t
+        for core, p, saved in zip(cores, self.params, state):
+            for k, s in enumerate(saved):
+                np.copyto(self._state_view(core, p, k), s)
+        self._cores, self._lr = cores, state_dict["lr"]
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v:g}" for k, v in self.hyper_params.items())
@@ -167,7 +206,7 @@ class GD(Optimizer):
 
     name = "gd"
 
-    def __init__(self, params, lr: LearningRate = 1e-3, *, n_threads: Optional[int] = None):
+    def __init__(self, params, lr: LearningRate = rule_default("gd", "lr"), *, n_threads: Optional[int] = None):
         super().__init__(params, lr, n_threads, {})
 
 
@@ -176,7 +215,8 @@ class Momentum(Optimizer):
 
     name = "momentum"
 
-    def __init__(self, params, lr: LearningRate = 1e-3, momentum: float = 0.9, *, n_threads: Optional[int] = None):
+    def __init__(self, params, lr: LearningRate = rule_default("momentum", "lr"),
+                 momentum: float = rule_default("momentum", "momentum"), *, n_threads: Optional[int] = None):
         super().__init__(params, lr, n_threads, {"momentum": momentum})
 
 
@@ -185,48 +225,66 @@ class Nesterov(Optimizer):
 
     name = "nesterov"
 
-    def __init__(self, params, lr: LearningRate = 1e-3, momentum: float = 0.9, *, n_threads: Optional[int] = None):
+    def __init__(self, params, lr: LearningRate = rule_default("nesterov", "lr"),
+                 momentum: float = rule_default("nesterov", "momentum"), *, n_threads: Optional[int] = None):
         super().__init__(params, lr, n_threads, {"momentum": momentum})
 
 
 class Adagrad(Optimizer):
-    """Adagrad: s += g^2; p -= lr g / (sqrt(s) + epsilon)."""
+    """Adagrad: s += g^2; p -= lr g / (sqrt(s) + epsilon). ``eps`` is an alias of epsilon."""
 
     name = "adagrad"
 
-    def __init__(self, params, lr: LearningRate = 1e-2, epsilon: float = 1e-10, *, n_threads: Optional[int] = None):
-        super().__init__(params, lr, n_threads, {"epsilon": epsilon})
+    def __init__(self, params, lr: LearningRate = rule_default("adagrad", "lr"),
+                 epsilon: float = rule_default("adagrad", "epsilon"), *, eps: Optional[float] = None,
+                 n_threads: Optional[int] = None):
+        super().__init__(params, lr, n_threads, _aliases({"epsilon": epsilon}, eps=eps))
 
 
 class RMSprop(Optimizer):
-    """RMSprop: v = rho v + (1 - rho) g^2; p -= lr g / (sqrt(v) + epsilon)."""
+    """RMSprop: v = rho v + (1 - rho) g^2; p -= lr g / (sqrt(v) + epsilon). ``eps`` is an alias of epsilon."""
 
     name = "rmsprop"
 
-    def __init__(self, params, lr: LearningRate = 1e-2, rho: float = 0.99, epsilon: float = 1e-8, *,
-                 n_threads: Optional[int] = None):
-        super().__init__(params, lr, n_threads, {"rho": rho, "epsilon": epsilon})
+    def __init__(self, params, lr: LearningRate = rule_default("rmsprop", "lr"),
+                 rho: float = rule_default("rmsprop", "rho"), epsilon: float = rule_default("rmsprop", "epsilon"),
+                 *, eps: Optional[float] = None, n_threads: Optional[int] = None):
+        super().__init__(params, lr, n_threads, _aliases({"rho": rho, "epsilon": epsilon}, eps=eps))
 
 
 class Adam(Optimizer):
-    """Adam with bias correction (epsilon outside the square root), as torch.optim.Adam."""
+    """Adam with bias correction (epsilon outside the square root), as torch.optim.Adam.
+
+    ``betas=(beta_1, beta_2)`` and ``eps`` are PyTorch's names for beta_1, beta_2 and epsilon.
+    """
 
     name = "adam"
 
-    def __init__(self, params, lr: LearningRate = 1e-3, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-8, *, n_threads: Optional[int] = None):
-        super().__init__(params, lr, n_threads, {"beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon})
+    def __init__(self, params, lr: LearningRate = rule_default("adam", "lr"),
+                 beta_1: float = rule_default("adam", "beta_1"), beta_2: float = rule_default("adam", "beta_2"),
+                 epsilon: float = rule_default("adam", "epsilon"), *, betas: Optional[tuple] = None,
+                 eps: Optional[float] = None, n_threads: Optional[int] = None):
+        hyper = _aliases({"beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon}, betas, eps)
+        super().__init__(params, lr, n_threads, hyper)
 
 
 class AdamW(Optimizer):
-    """AdamW: decoupled weight decay p *= 1 - lr weight_decay, then the Adam step."""
+    """AdamW: decoupled weight decay p *= 1 - lr weight_decay, then the Adam step.
+
+    ``betas=(beta_1, beta_2)`` and ``eps`` are PyTorch's names for beta_1, beta_2 and epsilon.
+    """
 
     name = "adamw"
 
-    def __init__(self, params, lr: LearningRate = 1e-3, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-8, weight_decay: float = 1e-2, *, n_threads: Optional[int] = None):
-        super().__init__(params, lr, n_threads,
-                         {"beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon, "weight_decay": weight_decay})
+    def __init__(self, params, lr: LearningRate = rule_default("adamw", "lr"),
+                 beta_1: float = rule_default("adamw", "beta_1"), beta_2: float = rule_default("adamw", "beta_2"),
+                 epsilon: float = rule_default("adamw", "epsilon"),
+                 weight_decay: float = rule_default("adamw", "weight_decay"), *, betas: Optional[tuple] = None,
+                 eps: Optional[float] = None, n_threads: Optional[int] = None):
+        hyper = _aliases({"beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon, "weight_decay": weight_decay},
+                         betas, eps)
+        super().__init__(params, lr, n_threads, hyper)
 
 
-BY_NAME = {cls.name: cls for cls in (GD, Momentum, Nesterov, Adagrad, RMSprop, Adam, AdamW)}
+# The classes by rule name (descend.minimize's method=).
+_BY_NAME = {cls.name: cls for cls in (GD, Momentum, Nesterov, Adagrad, RMSprop, Adam, AdamW)}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._core import DivergenceError
+from ._defaults import FIT, RULES
 from ._result import FitResult
 
 _MASK = 2**64 - 1
@@ -166,15 +167,9 @@ def shuffled_order(n, rng):
 
 # ---------------------------------------------------------------- update rules
 
-DEFAULTS = {
-    "gd": {},
-    "momentum": {"momentum": 0.9},
-    "nesterov": {"momentum": 0.9},
-    "adagrad": {"epsilon": 1e-10},
-    "rmsprop": {"rho": 0.99, "epsilon": 1e-8},
-    "adam": {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-8},
-    "adamw": {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-8, "weight_decay": 1e-2},
-}
+# The hyper-parameters' defaults are the core's (written once, in its
+# rule structs); the arithmetic below is independent of it.
+DEFAULTS = {rule: {k: v for k, v in d.items() if k != "lr"} for rule, d in RULES.items()}
 
 
 class Rule:
@@ -271,24 +266,24 @@ def fit(
     X,
     y,
     *,
-    loss="squared",
-    method="batch",
-    optimizer="gd",
-    learning_rate=0.01,
-    batch_size=32,
-    max_iter=1000,
-    tol=1e-6,
-    n_iter_no_change=1,
-    gtol=None,
-    l2=0.0,
-    l1=0.0,
-    fit_intercept=False,
+    loss=FIT["loss"],
+    method=FIT["method"],
+    optimizer=FIT["optimizer"],
+    learning_rate=FIT["learning_rate"],
+    batch_size=FIT["batch_size"],
+    max_iter=FIT["max_iter"],
+    tol=FIT["tol"],
+    n_iter_no_change=FIT["n_iter_no_change"],
+    gtol=FIT["gtol"],
+    l2=FIT["l2"],
+    l1=FIT["l1"],
+    fit_intercept=FIT["fit_intercept"],
     coef0=None,
     intercept0=None,
     sample_weight=None,
-    shuffle=True,
-    seed=0,
-    delta=1.0,
+    shuffle=FIT["shuffle"],
+    seed=FIT["seed"],
+    delta=FIT["delta"],
     **optimizer_params,
 ):
     """descend.fit in plain NumPy (float64), same arguments and FitResult."""

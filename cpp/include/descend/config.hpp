@@ -24,7 +24,7 @@
 // DESCEND_INLINE: inline, and always inlined where the compiler has the
 // attribute. For the few helpers of one solver iteration whose calls
 // (prologues, stack realignment for vector spills) cost more than their
-// work on a tiny problem: W0 (3 x 2) 411 -> 335 instructions an iteration.
+// work on a tiny problem.
 #if defined(__GNUC__) || defined(__clang__)
 #define DESCEND_INLINE inline __attribute__((always_inline))
 #else
@@ -74,14 +74,16 @@ inline int get_num_threads() {
   return n > 0 ? n : detail::hardware_threads();
 }
 
-/// Resolves a per-call request: n_threads <= 0 means the default.
+namespace detail {
+
+// Resolves a per-call request: n_threads <= 0 means the default.
 inline int resolve_threads(int n_threads) { return n_threads > 0 ? n_threads : get_num_threads(); }
 
-/// body(j) for j = 0..n-1, on n_threads threads when `parallel`, else a
-/// plain loop that never enters the OpenMP runtime (an `if(false)`
-/// parallel region still costs a team set-up: hundreds of ns, which a
-/// 3-row problem or a one-row sgd step would pay on every call). Static
-/// schedule: which thread runs which j never changes a result.
+// body(j) for j = 0..n-1, on n_threads threads when `parallel`, else a
+// plain loop that never enters the OpenMP runtime (an `if(false)`
+// parallel region still costs a team set-up: hundreds of ns, which a
+// 3-row problem or a one-row sgd step would pay on every call). Static
+// schedule: which thread runs which j never changes a result.
 template <class Body>
 void parallel_for(index_t n, int n_threads, bool parallel, Body&& body) {
   if (!parallel || n_threads <= 1) {
@@ -91,5 +93,7 @@ void parallel_for(index_t n, int n_threads, bool parallel, Body&& body) {
   DESCEND_OMP(omp parallel for schedule(static) num_threads(n_threads))
   for (index_t j = 0; j < n; ++j) body(j);
 }
+
+}  // namespace detail
 
 }  // namespace descend

@@ -4,11 +4,11 @@
 //
 // Data (view.hpp, dataset.hpp): nothing is copied or written.
 //   MatrixView<T>{data, rows, cols, Layout::RowMajor | Layout::ColMajor}
-//   VectorView<T>{data, size}                 read-only; nullptr = absent
-//   Dataset<T>{X, y, sample_weight}           T = float or double
 //   Span<T>, Span<const T>                    (pointer, size) or a std::vector
+//   Dataset<T>{X, y, sample_weight}           T = float or double; a default
+//                                             sample_weight Span means unit weights
 //
-// Fitting (solver.hpp): J = (1/m) sum_i w_i loss(p_i, y_i) + (l2/2)||coef||^2
+// Fitting (fit_options.hpp, solver.hpp): J = (1/m) sum_i w_i loss(p_i, y_i) + (l2/2)||coef||^2
 // + l1 ||coef||_1, p_i = x_i . coef + intercept.
 //   FitOptions      loss (LossSpec), method (Method::Batch | SGD | MiniBatch),
 //                   optimizer (UpdateRule), learning_rate (Schedule) or
@@ -29,6 +29,8 @@
 //                (hyper-parameters as fields: Adam{0.9, 0.999, 1e-8}, ...)
 //   Schedule::constant(eta0), or Schedule{ScheduleKind::Cosine, eta0, ...}
 //   StoppingRule{max_iter, tol, n_iter_no_change, gtol, divergence_factor}
+//   StoppingMonitor(rule).check(objective, grad_norm) -> Status, for loops of
+//                   your own; stop_message, divergence_message word the outcome
 //   Optimizer<T>(rule, size, schedule).step(params, grad)   stateful, in place
 //   step(rule, StepBuffers<T, G>{param, grad, state0, state1, size}, lr, t)
 //   loss_from_name, method_from_name, optimizer_from_name, schedule_from_name:
@@ -44,19 +46,14 @@
 #include "config.hpp"
 #include "dataset.hpp"
 #include "errors.hpp"
-#include "gather.hpp"
+#include "fit_options.hpp"
 #include "gradient.hpp"
 #include "losses.hpp"
 #include "names.hpp"
 #include "optimizers.hpp"
 #include "params.hpp"
-#include "partition.hpp"
-#include "probe.hpp"
 #include "random.hpp"
-#include "rows.hpp"
 #include "schedules.hpp"
 #include "solver.hpp"
-#include "step_size.hpp"
 #include "stopping.hpp"
-#include "validation.hpp"
 #include "view.hpp"

@@ -22,16 +22,13 @@
 #include "config.hpp"
 #include "dataset.hpp"
 
-namespace descend {
-namespace detail {
+namespace descend::detail {
 
 // Bytes of X per gathered block: two blocks (one being read, one being
 // written) stay in L2, and a block is long enough that the threads'
 // hand-over at its end costs little (32 KiB .. 1 MiB measured within
 // noise of each other on 64 features, 32 KiB slowest).
 constexpr index_t gather_block_bytes = index_t{1} << 18;
-
-}  // namespace detail
 
 /// A reusable row-major copy of some rows of a Dataset (X, y and weights).
 template <class T>
@@ -42,7 +39,7 @@ class RowBlock {
   /// boundaries fall where they would without the copy.
   static index_t rows_for(index_t batch_size, index_t features) {
     const index_t row_bytes = std::max<index_t>(features, 1) * index_t(sizeof(T));
-    const index_t batches = std::max<index_t>(1, detail::gather_block_bytes / (row_bytes * batch_size));
+    const index_t batches = std::max<index_t>(1, gather_block_bytes / (row_bytes * batch_size));
     return batches * batch_size;
   }
 
@@ -50,7 +47,7 @@ class RowBlock {
   void reserve(const Dataset<T>& data, index_t rows) {
     x_.resize(static_cast<size_t>(rows * data.features()));
     y_.resize(static_cast<size_t>(rows));
-    if (!data.sample_weight.empty()) w_.resize(static_cast<size_t>(rows));
+    if (data.has_weights()) w_.resize(static_cast<size_t>(rows));
   }
 
   /// Copies rows index[k0 .. k1) of `data` into rows k0 .. k1 of the block.
@@ -68,7 +65,7 @@ class RowBlock {
       }
     }
     for (index_t k = k0; k < k1; ++k) y_[static_cast<size_t>(k)] = data.y[index[k]];
-    if (!data.sample_weight.empty())
+    if (data.has_weights())
       for (index_t k = k0; k < k1; ++k) w_[static_cast<size_t>(k)] = data.sample_weight[index[k]];
   }
 
@@ -76,7 +73,7 @@ class RowBlock {
   Dataset<T> view(const Dataset<T>& data, index_t rows) const {
     return {{x_.data(), rows, data.features(), Layout::RowMajor},
             {y_.data(), rows},
-            {data.sample_weight.empty() ? nullptr : w_.data(), rows}};
+            {data.has_weights() ? w_.data() : nullptr, rows}};
   }
 
  private:
@@ -128,7 +125,7 @@ class GatherPipeline {
     bool failed[2] = {false, false};
     DESCEND_OMP(omp parallel num_threads(2))
     {
-      const int thread = detail::thread_num();
+      const int thread = thread_num();
       for (index_t b = 0; b < blocks; ++b) {
         // Different buffers: block b is read while block b + 1 is written.
         bool& round_failed = failed[b & 1];
@@ -170,4 +167,4 @@ class GatherPipeline {
   RowBlock<T> blocks_[2];
 };
 
-}  // namespace descend
+}  // namespace descend::detail

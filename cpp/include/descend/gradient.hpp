@@ -17,11 +17,13 @@
 #include "dataset.hpp"
 #include "losses.hpp"
 #include "partition.hpp"
+#include "penalties.hpp"
 #include "rows.hpp"
 #include "simd.hpp"
 #include "validation.hpp"
 
 namespace descend {
+namespace detail {
 
 /// Scratch space reused across calls so an iteration allocates nothing.
 struct GradientWorkspace {
@@ -50,8 +52,6 @@ struct GradientWorkspace {
   Partition last_;
   index_t last_rows_ = -1, last_width_ = -1;
 };
-
-namespace detail {
 
 // p[r] = x[r] . c for R rows at once, in double: c is read once for all of
 // them. Each row sums in the lanes of simd::d8 (element j in lane j mod 8),
@@ -387,8 +387,6 @@ double sum_loss_grad(const Dataset<T>& data, const Rows& rows, const T* coef, co
   return value;
 }
 
-}  // namespace detail
-
 /// Data term and its gradient over `rows` at theta (see ParamLayout), for
 /// a loss object (SquaredLoss{}, ...): returns
 /// J_data = (1/m) sum w_i loss(p_i, y_i) and writes
@@ -411,28 +409,7 @@ double mean_loss_grad(const Dataset<T>& data, const Rows& rows, const T* theta,
                     [&](const auto& l) { return mean_loss_grad(data, rows, theta, l, grad, n_threads, ws); });
 }
 
-/// ||coef||^2 = sum_j coef_j^2 in double, summed in index order.
-template <class T>
-double squared_norm(const T* coef, index_t n) {
-  double s = 0.0;
-  for (index_t j = 0; j < n; ++j) s += double(coef[j]) * double(coef[j]);
-  return s;
-}
-
-/// J + (l2/2) ||coef||^2 over the n_coef coefficients (J when l2 = 0).
-template <class T>
-double with_l2(double value, const T* coef, index_t n_coef, double l2) {
-  return l2 == 0.0 ? value : value + 0.5 * l2 * squared_norm(coef, n_coef);
-}
-
-/// Adds the l2 term: J += (l2/2) ||coef||^2 and grad[j] += l2 coef_j over
-/// the n_coef coefficients; the intercept is never regularised.
-template <class T>
-double add_l2(double value, const T* coef, index_t n_coef, double l2, double* grad) {
-  if (l2 == 0.0) return value;
-  for (index_t j = 0; j < n_coef; ++j) grad[j] += l2 * double(coef[j]);
-  return with_l2(value, coef, n_coef, l2);
-}
+}  // namespace detail
 
 /// The full objective over all rows, as descend.loss_grad returns it:
 ///   J = (1/n) sum w_i loss(p_i, y_i) + (l2/2) ||coef||^2
@@ -443,19 +420,19 @@ template <class T>
 double loss_grad(const Dataset<T>& data, const T* coef, const T* intercept, const LossSpec& loss,
                  double l2, T* grad_coef, double* grad_intercept, int n_threads = 0,
                  bool check_finite = true) {
-  validate_dataset(data, check_finite, n_threads);
-  validate_loss(loss);
-  validate_targets(data.y, loss);
-  validate_non_negative(l2, "l2");
+  detail::validate_dataset(data, check_finite, n_threads);
+  detail::validate_loss(loss);
+  detail::validate_targets(data.y, loss);
+  detail::check_non_negative(l2, "l2");
   const ParamLayout layout{data.features(), loss.outputs()};
   std::vector<T> theta(coef, coef + layout.coef_size());
   theta.insert(theta.end(), intercept, intercept + layout.outputs);
-  validate_start(theta.data(), layout, "coef", "intercept");
-  GradientWorkspace ws;
+  detail::validate_start(theta.data(), layout, "coef", "intercept");
+  detail::GradientWorkspace ws;
   std::vector<double> grad(static_cast<size_t>(layout.size()));
-  double value = mean_loss_grad(data, RowRange{0, data.rows()}, theta.data(), loss, grad.data(),
-                                resolve_threads(n_threads), ws);
-  value = add_l2(value, theta.data(), layout.coef_size(), l2, grad.data());
+  double value = detail::mean_loss_grad(data, detail::RowRange{0, data.rows()}, theta.data(), loss,
+                                        grad.data(), detail::resolve_threads(n_threads), ws);
+  value = detail::add_l2(value, theta.data(), layout.coef_size(), l2, grad.data());
   for (index_t j = 0; j < layout.coef_size(); ++j) grad_coef[j] = static_cast<T>(grad[j]);
   std::copy(grad.begin() + layout.coef_size(), grad.end(), grad_intercept);
   return value;

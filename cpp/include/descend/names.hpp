@@ -1,44 +1,73 @@
 // The public names of losses, methods, update rules and schedules, shared
-// by the Python package and native apps, with errors that list the choices.
+// by the Python package and native apps: each list is written once here,
+// and both the lookups and their errors (which list the choices) use it.
 #pragma once
 
+#include <array>
 #include <map>
 #include <string>
+#include <utility>
 #include <variant>
+#include <vector>
 
 #include "errors.hpp"
+#include "fit_options.hpp"
 #include "losses.hpp"
 #include "optimizers.hpp"
 #include "schedules.hpp"
-#include "solver.hpp"
 
 namespace descend {
 
 /// Named numeric parameters, as keyword arguments arrive from a caller.
 using NamedParams = std::map<std::string, double>;
 
-/// The loss named `name`; std::invalid_argument listing the choices otherwise.
-inline LossKind loss_from_name(const std::string& name) {
-  for (LossKind k : {LossKind::Squared, LossKind::Logistic, LossKind::Hinge, LossKind::Huber,
-                     LossKind::Softmax})
-    if (name == loss_name(k)) return k;
-  detail::invalid("unknown loss '", name,
-                  "'; expected one of 'squared', 'logistic', 'hinge', 'huber', 'softmax'");
-}
+/// Every loss, method and schedule, in the order the documentation lists them.
+constexpr std::array<LossKind, 5> all_losses = {LossKind::Squared, LossKind::Logistic, LossKind::Hinge,
+                                                LossKind::Huber, LossKind::Softmax};
+constexpr std::array<Method, 3> all_methods = {Method::Batch, Method::SGD, Method::MiniBatch};
+constexpr std::array<ScheduleKind, 5> all_schedules = {ScheduleKind::Constant, ScheduleKind::InverseScaling,
+                                                       ScheduleKind::Exponential, ScheduleKind::Step,
+                                                       ScheduleKind::Cosine};
 
-/// The method named `name` ("batch", "sgd", "minibatch"); std::invalid_argument otherwise.
-inline Method method_from_name(const std::string& name) {
-  for (Method m : {Method::Batch, Method::SGD, Method::MiniBatch})
-    if (name == method_name(m)) return m;
-  detail::invalid("unknown method '", name, "'; expected one of 'batch', 'sgd', 'minibatch'");
+namespace detail {
+template <std::size_t... I>
+std::vector<UpdateRule> each_rule(std::index_sequence<I...>) {
+  return {UpdateRule(std::variant_alternative_t<I, UpdateRule>{})...};
+}
+}  // namespace detail
+
+/// Every update rule at its default hyper-parameters, in UpdateRule's order.
+inline std::vector<UpdateRule> all_optimizers() {
+  return detail::each_rule(std::make_index_sequence<std::variant_size_v<UpdateRule>>{});
 }
 
 namespace detail {
 
+// "'a', 'b', 'c'" (quote = true) or "a, b, c" for the names of `items`.
+template <class List, class Name>
+std::string join_names(const List& items, Name&& name, bool quote) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += ", ";
+    out += quote ? "'" + std::string(name(item)) + "'" : std::string(name(item));
+  }
+  return out;
+}
+
+// The item of `items` called `name`; std::invalid_argument listing the
+// choices, as "unknown <what> '<name>'; expected one of ...", otherwise.
+template <class List, class Name>
+auto find_by_name(const List& items, Name&& name_of, const std::string& name, const char* what, bool quote) {
+  for (const auto& item : items)
+    if (name == name_of(item)) return item;
+  invalid("unknown ", what, " '", name, "'; expected one of ", join_names(items, name_of, quote));
+}
+
 // Copies `given` into the fields that `each` (a params()-style visitor)
-// names; a name it does not know is an error that lists the known ones.
+// names; a name it does not know is an UnknownParameter that lists the
+// known ones.
 template <class Visit>
-void assign_params(const NamedParams& given, const char* owner, Visit&& each) {
+void assign_params(const NamedParams& given, const std::string& owner, Visit&& each) {
   for (const auto& [key, value] : given) {
     bool found = false;
     std::string known;
@@ -51,33 +80,21 @@ void assign_params(const NamedParams& given, const char* owner, Visit&& each) {
       }
     });
     if (!found)
-      invalid("unexpected keyword argument '", key, "' for ", owner, "; it takes ",
-              known.empty() ? std::string("none") : known);
+      throw UnknownParameter(message("unexpected keyword argument '", key, "' for ", owner, "; it takes ",
+                                     known.empty() ? std::string("none") : known));
   }
-}
-
-template <class Rule>
-UpdateRule make_rule(const NamedParams& given) {
-  Rule rule;
-  assign_params(given, message("optimizer='", Rule::name, "'").c_str(),
-                [&](auto&& f) { rule.params(f); });
-  return rule;
 }
 
 }  // namespace detail
 
-/// The rule called `name` with its hyper-parameters set from `params`
-/// (defaults for those not given).
-inline UpdateRule optimizer_from_name(const std::string& name, const NamedParams& params = {}) {
-  if (name == GD::name) return detail::make_rule<GD>(params);
-  if (name == Momentum::name) return detail::make_rule<Momentum>(params);
-  if (name == Nesterov::name) return detail::make_rule<Nesterov>(params);
-  if (name == Adagrad::name) return detail::make_rule<Adagrad>(params);
-  if (name == RMSprop::name) return detail::make_rule<RMSprop>(params);
-  if (name == Adam::name) return detail::make_rule<Adam>(params);
-  if (name == AdamW::name) return detail::make_rule<AdamW>(params);
-  detail::invalid("unknown optimizer '", name,
-                  "'; expected one of 'gd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adam', 'adamw'");
+/// The loss named `name`; std::invalid_argument listing the choices otherwise.
+inline LossKind loss_from_name(const std::string& name) {
+  return detail::find_by_name(all_losses, loss_name, name, "loss", true);
+}
+
+/// The method named `name` ("batch", "sgd", "minibatch"); std::invalid_argument otherwise.
+inline Method method_from_name(const std::string& name) {
+  return detail::find_by_name(all_methods, method_name, name, "method", true);
 }
 
 /// The hyper-parameters of a rule by name (what optimizer_from_name takes).
@@ -87,20 +104,24 @@ inline NamedParams optimizer_params(UpdateRule rule) {
   return out;
 }
 
+/// The rule called `name` with its hyper-parameters set from `params`
+/// (defaults for those not given); UnknownParameter for a hyper-parameter
+/// the rule does not take.
+inline UpdateRule optimizer_from_name(const std::string& name, const NamedParams& params = {}) {
+  UpdateRule rule = detail::find_by_name(all_optimizers(), optimizer_name, name, "optimizer", true);
+  std::visit(
+      [&](auto& r) {
+        detail::assign_params(params, detail::message("optimizer='", name, "'"), [&](auto&& f) { r.params(f); });
+      },
+      rule);
+  return rule;
+}
+
 /// The schedule called `kind` (descend.schedules' class names) with
 /// parameters eta0, power_t, gamma, step_size, t_max, eta_min as it takes them.
 inline Schedule schedule_from_name(const std::string& kind, const NamedParams& params) {
   Schedule s;
-  bool found = false;
-  for (ScheduleKind k : {ScheduleKind::Constant, ScheduleKind::InverseScaling,
-                         ScheduleKind::Exponential, ScheduleKind::Step, ScheduleKind::Cosine})
-    if (kind == schedule_name(k)) {
-      s.kind = k;
-      found = true;
-    }
-  if (!found)
-    detail::invalid("unknown schedule '", kind,
-                    "'; expected one of Constant, InverseScaling, Exponential, Step, Cosine");
+  s.kind = detail::find_by_name(all_schedules, schedule_name, kind, "schedule", false);
   double step_size = 1, t_max = 1;
   detail::assign_params(params, "a learning-rate schedule", [&](auto&& f) {
     f("eta0", s.eta0);

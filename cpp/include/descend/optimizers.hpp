@@ -8,8 +8,11 @@
 // float32 step in double would be bound by double square roots and
 // divisions rather than by memory.
 //
-// Each rule is a small struct of hyper-parameters with
+// Each rule is a small struct of hyper-parameters (their defaults are the
+// one place descend's defaults are written) with
 //   name        the public name (optimizer= in descend.fit)
+//   default_lr  torch.optim's default learning rate for the rule (Optimizer<T>
+//               and descend.optim use it when none is given)
 //   slots       how many state buffers of the parameters' size it keeps
 //               (zero-initialised by the caller before the first step)
 //   params(f)   calls f(name, member) for each hyper-parameter
@@ -52,14 +55,6 @@ namespace detail {
 // Below this many parameters a step runs on one thread: a parallel region
 // costs more than the loop.
 constexpr index_t parallel_update_min = index_t{1} << 16;
-
-inline void check_unit_interval(double v, const char* name) {
-  if (!(v >= 0.0 && v < 1.0)) invalid(name, " must be in [0, 1), got ", v);
-}
-
-inline void check_positive(double v, const char* name) {
-  if (!(v > 0.0) || !std::isfinite(v)) invalid(name, " must be a finite number > 0, got ", v);
-}
 
 // Element j of a step: `step` (a rule's prepare<C>) updates p[j] and its
 // Slots state entries with gradient gj, in arithmetic C.
@@ -113,6 +108,7 @@ void apply_step(const Rule& rule, const StepBuffers<T, G>& b, double lr, long lo
 /// gd: p <- p - lr g.
 struct GD {
   static constexpr const char* name = "gd";
+  static constexpr double default_lr = 1e-3;
   static constexpr int slots = 0;
   template <class F> void params(F&&) {}
   void validate() const {}
@@ -133,6 +129,7 @@ struct MomentumParams {
 /// b <- momentum b + g; p <- p - lr b.
 struct Momentum : MomentumParams {
   static constexpr const char* name = "momentum";
+  static constexpr double default_lr = 1e-3;
   template <class C> auto prepare(double lr, long long) const {
     return [lr = C(lr), mu = C(momentum)](C& p, C g, C& b, C&) {
       b = mu * b + g;
@@ -145,6 +142,7 @@ struct Momentum : MomentumParams {
 /// b <- momentum b + g; p <- p - lr (g + momentum b).
 struct Nesterov : MomentumParams {
   static constexpr const char* name = "nesterov";
+  static constexpr double default_lr = 1e-3;
   template <class C> auto prepare(double lr, long long) const {
     return [lr = C(lr), mu = C(momentum)](C& p, C g, C& b, C&) {
       b = mu * b + g;
@@ -156,6 +154,7 @@ struct Nesterov : MomentumParams {
 /// adagrad: s <- s + g^2; p <- p - lr g / (sqrt(s) + epsilon).
 struct Adagrad {
   static constexpr const char* name = "adagrad";
+  static constexpr double default_lr = 1e-2;
   static constexpr int slots = 1;
   double epsilon = 1e-10;
   template <class F> void params(F&& f) { f("epsilon", epsilon); }
@@ -171,6 +170,7 @@ struct Adagrad {
 /// rmsprop: v <- rho v + (1 - rho) g^2; p <- p - lr g / (sqrt(v) + epsilon).
 struct RMSprop {
   static constexpr const char* name = "rmsprop";
+  static constexpr double default_lr = 1e-2;
   static constexpr int slots = 1;
   double rho = 0.99;
   double epsilon = 1e-8;
@@ -194,6 +194,7 @@ struct RMSprop {
 /// p <- p - (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + epsilon).
 struct Adam {
   static constexpr const char* name = "adam";
+  static constexpr double default_lr = 1e-3;
   static constexpr int slots = 2;
   double beta_1 = 0.9;
   double beta_2 = 0.999;
@@ -230,8 +231,7 @@ struct AdamW : Adam {
   }
   void validate() const {
     Adam::validate();
-    if (!(weight_decay >= 0.0) || !std::isfinite(weight_decay))
-      detail::invalid("weight_decay must be a finite number >= 0, got ", weight_decay);
+    detail::check_non_negative(weight_decay, "weight_decay");
   }
   template <class C> auto prepare(double lr, long long t) const {
     const auto adam = Adam::prepare<C>(lr, t);
@@ -277,35 +277,45 @@ void step(const UpdateRule& rule, const StepBuffers<T, G>& buffers, double lr, l
   std::visit([&](const auto& r) { detail::apply_step(r, buffers, lr, t, n_threads); }, rule);
 }
 
+/// torch.optim's default learning rate for the rule.
+inline double default_learning_rate(const UpdateRule& rule) {
+  return std::visit([](const auto& r) { return r.default_lr; }, rule);
+}
+
 /// An update rule with its own state, as a torch.optim optimizer (and
 /// descend.optim) keeps it: the state buffers start at zero and step t at
 /// 0; each step(params, grad) updates params in place with the rate
 /// learning_rate.at(t), as step t + 1 of the rule (Adam's bias correction).
 ///   descend::Optimizer<float> opt(descend::Adam{}, n, descend::Schedule::constant(1e-3));
 ///   opt.step(params, grad);  // Span<float>, Span<const float> (or std::vectors)
+/// The learning rate follows one rule everywhere: a schedule whose eta0 is
+/// a finite number > 0 (a constant is named "lr" in messages).
 template <class T>
 class Optimizer {
  public:
+  using value_type = T;  ///< the parameters' and state's scalar
+
   /// Validates the rule and the schedule (std::invalid_argument naming the
   /// bad hyper-parameter) and sizes the state for `size` parameters.
-  Optimizer(UpdateRule rule, index_t size, Schedule learning_rate = Schedule::constant(1e-3),
-            int n_threads = 1)
-      : rule_(rule), lr_(learning_rate), size_(size), n_threads_(n_threads) {
+  Optimizer(UpdateRule rule, index_t size, Schedule learning_rate, int n_threads = 1)
+      : rule_(rule), size_(size), n_threads_(n_threads) {
     validate_rule(rule_);
-    validate_schedule(lr_, lr_.kind == ScheduleKind::Constant ? "lr" : "eta0");
+    set_learning_rate(learning_rate);
     if (size < 0) detail::invalid("size must be >= 0, got ", size);
     const int slots = optimizer_slots(rule_);
     for (int k = 0; k < slots; ++k) state_[k].assign(static_cast<std::size_t>(size), T(0));
   }
+  /// The same at the rule's default learning rate (default_learning_rate).
+  Optimizer(UpdateRule rule, index_t size)
+      : Optimizer(rule, size, Schedule::constant(default_learning_rate(rule))) {}
 
   /// One step: params -= the rule's update for grad; both hold size() values.
   void step(Span<T> params, Span<const T> grad) {
     if (params.size != size_ || grad.size != size_)
       detail::invalid("step() got params of size ", params.size, " and grad of size ", grad.size,
                       " for an optimizer of size ", size_);
-    const StepBuffers<T, T> b{params.data, grad.data, state_[0].empty() ? nullptr : state_[0].data(),
-                              state_[1].empty() ? nullptr : state_[1].data(), size_};
-    descend::step(rule_, b, lr_.at(t_), t_ + 1, n_threads_);
+    const StepBuffers<T, T> b{params.data, grad.data, slot_data(0), slot_data(1), size_};
+    descend::step(rule_, b, lr_.at(t_), t_ + 1, detail::resolve_threads(n_threads_));
     ++t_;
   }
 
@@ -314,9 +324,32 @@ class Optimizer {
   const UpdateRule& rule() const { return rule_; }         ///< the rule and its hyper-parameters
   const Schedule& learning_rate() const { return lr_; }    ///< the schedule of step sizes
   double current_lr() const { return lr_.at(t_); }         ///< the rate the next step uses
+  int n_threads() const { return n_threads_; }             ///< threads of a step (<= 0: the default)
+
+  /// A new schedule of step sizes, evaluated from the current step count on.
+  void set_learning_rate(const Schedule& learning_rate) {
+    validate_learning_rate(learning_rate, "lr");
+    lr_ = learning_rate;
+  }
+  /// Threads for the next steps (<= 0: get_num_threads()); never changes a result.
+  void set_n_threads(int n_threads) { n_threads_ = n_threads; }
+  /// Continues from `steps` steps taken (a restored state's clock).
+  void set_steps(long long steps) {
+    if (steps < 0) detail::invalid("the step count must be >= 0, got ", steps);
+    t_ = steps;
+  }
+
   /// State buffer `slot` (0 .. optimizer_slots(rule()) - 1): momentum's b,
-  /// Adagrad's s, RMSprop's v, Adam's m (0) and v (1).
-  Span<const T> state(int slot) const { return state_[slot]; }
+  /// Adagrad's s, RMSprop's v, Adam's m (0) and v (1); writable, so a
+  /// saved state can be loaded into it.
+  Span<T> state(int slot) {
+    check_slot(slot);
+    return state_[slot];
+  }
+  Span<const T> state(int slot) const {
+    check_slot(slot);
+    return state_[slot];
+  }
   /// Back to the start: state zero, no steps taken.
   void reset() {
     for (auto& s : state_) std::fill(s.begin(), s.end(), T(0));
@@ -324,6 +357,13 @@ class Optimizer {
   }
 
  private:
+  void check_slot(int slot) const {
+    if (slot < 0 || slot >= optimizer_slots(rule_))
+      detail::invalid("optimizer='", optimizer_name(rule_), "' has ", optimizer_slots(rule_),
+                      " state buffer(s); there is no slot ", slot);
+  }
+  T* slot_data(int slot) { return state_[slot].empty() ? nullptr : state_[slot].data(); }
+
   UpdateRule rule_;
   Schedule lr_;
   index_t size_;

@@ -12,7 +12,7 @@
 
 #include "config.hpp"
 
-namespace descend {
+namespace descend::detail {
 
 /// Rows cut into `chunks` chunks of chunk_rows rows (the last may be shorter).
 struct Partition {
@@ -25,14 +25,12 @@ struct Partition {
   index_t end(index_t c) const { return std::min(rows, (c + 1) * chunk_rows); }
 };
 
-namespace detail {
 // A chunk holds at least this many elements of X: enough work to amortise
 // its partial-sum slot, small enough to give 2..16 threads work to share.
 constexpr index_t chunk_elements = index_t{1} << 15;
 // Partial slots never exceed this many doubles in all (16 MiB).
 constexpr index_t max_partial_doubles = index_t{1} << 21;
 constexpr index_t max_chunks = 4096;
-}  // namespace detail
 
 /// Cuts `rows` rows of `width` values each into chunks (a function of shape only).
 inline Partition make_partition(index_t rows, index_t width) {
@@ -40,9 +38,9 @@ inline Partition make_partition(index_t rows, index_t width) {
   p.rows = rows;
   if (rows <= 0) return p;
   width = std::max<index_t>(width, 1);
-  index_t chunk = std::max<index_t>(64, (detail::chunk_elements + width - 1) / width);
+  index_t chunk = std::max<index_t>(64, (chunk_elements + width - 1) / width);
   const index_t chunk_cap = std::max<index_t>(
-      1, std::min(detail::max_chunks, detail::max_partial_doubles / (width + 1)));
+      1, std::min(max_chunks, max_partial_doubles / (width + 1)));
   if ((rows + chunk - 1) / chunk > chunk_cap) chunk = (rows + chunk_cap - 1) / chunk_cap;
   p.chunk_rows = std::min(chunk, rows);
   p.chunks = (rows + p.chunk_rows - 1) / p.chunk_rows;
@@ -52,12 +50,12 @@ inline Partition make_partition(index_t rows, index_t width) {
 /// make_partition(rows, width).chunks <= 1, without its divisions: no
 /// more rows than the smallest chunk holds.
 inline bool single_chunk(index_t rows, index_t width) {
-  return rows <= 64 || rows * std::max<index_t>(width, 1) <= detail::chunk_elements;
+  return rows <= 64 || rows * std::max<index_t>(width, 1) <= chunk_elements;
 }
 
 /// Whether a reduction over `elements` values is worth a parallel region.
 inline bool worth_threading(index_t elements, index_t chunks, int n_threads) {
-  return n_threads > 1 && chunks > 1 && elements >= detail::chunk_elements * 2;
+  return n_threads > 1 && chunks > 1 && elements >= chunk_elements * 2;
 }
 
-}  // namespace descend
+}  // namespace descend::detail

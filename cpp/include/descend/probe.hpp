@@ -11,7 +11,7 @@
 #include "partition.hpp"
 #include "view.hpp"
 
-namespace descend {
+namespace descend::detail {
 
 /// Reads every element of X once (the batch gradient's bytes), summing in
 /// 16 lanes of T; returns the sum so the reads cannot be optimised away.
@@ -54,4 +54,4 @@ void probe_update(T* param, const T* grad, T* m, T* v, index_t n, int n_threads 
   });
 }
 
-}  // namespace descend
+}  // namespace descend::detail

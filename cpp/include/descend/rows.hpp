@@ -5,7 +5,7 @@
 
 #include "config.hpp"
 
-namespace descend {
+namespace descend::detail {
 
 /// Rows begin, begin+1, ..., begin+count-1.
 struct RowRange {
@@ -14,4 +14,4 @@ struct RowRange {
   index_t row(index_t k) const { return begin + k; }
 };
 
-}  // namespace descend
+}  // namespace descend::detail

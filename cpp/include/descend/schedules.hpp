@@ -64,13 +64,11 @@ inline const char* schedule_name(ScheduleKind kind) {
 /// does, and eta0 as `eta0_name` (descend.fit's "learning_rate" for a number).
 inline void validate_schedule(const Schedule& s, const char* eta0_name) {
   using detail::invalid;
-  if (!(s.eta0 > 0) || !std::isfinite(s.eta0))
-    invalid(eta0_name, " must be a finite number > 0, got ", s.eta0);
+  detail::check_positive(s.eta0, eta0_name);
   switch (s.kind) {
     case ScheduleKind::Constant: break;
     case ScheduleKind::InverseScaling:
-      if (!(s.power_t >= 0) || !std::isfinite(s.power_t))
-        invalid("power_t must be a finite number >= 0, got ", s.power_t);
+      detail::check_non_negative(s.power_t, "power_t");
       break;
     case ScheduleKind::Exponential:
     case ScheduleKind::Step:
@@ -84,6 +82,14 @@ inline void validate_schedule(const Schedule& s, const char* eta0_name) {
         invalid("eta_min must be in [0, eta0], got ", s.eta_min);
       break;
   }
+}
+
+/// The one rule for a learning rate, wherever it is given: a schedule whose
+/// parameters validate_schedule accepts (eta0 a finite number > 0). A
+/// constant is named `constant_name` in messages ("learning_rate", "lr"),
+/// a schedule's first rate "eta0".
+inline void validate_learning_rate(const Schedule& s, const char* constant_name) {
+  validate_schedule(s, s.kind == ScheduleKind::Constant ? constant_name : "eta0");
 }
 
 }  // namespace descend

@@ -18,7 +18,7 @@
 #include <immintrin.h>
 #endif
 
-namespace descend::simd {
+namespace descend::detail::simd {
 
 constexpr int width = 8;
 
@@ -172,4 +172,4 @@ inline double sum(const d8& v) {
          ((lane(v, 4) + lane(v, 5)) + (lane(v, 6) + lane(v, 7)));
 }
 
-}  // namespace descend::simd
+}  // namespace descend::detail::simd

@@ -3,22 +3,20 @@
 //
 // Objective (m rows in the batch, w_i sample weights, default 1):
 //   J = (1/m) sum_i w_i loss(p_i, y_i) + (l2/2) ||coef||^2 + l1 ||coef||_1
-// l1 enters as a proximal soft-threshold step after each update:
-//   coef_j <- sign(coef_j) * max(|coef_j| - lr * l1, 0)
-// so coefficients reach exact zeros. The intercept is never regularised.
+// with the penalties of penalties.hpp (l1 as a proximal step).
 #pragma once
 
 #include <chrono>
 #include <cmath>
-#include <cstdint>
-#include <functional>
 #include <string>
 #include <vector>
 
 #include "errors.hpp"
+#include "fit_options.hpp"
 #include "gather.hpp"
 #include "gradient.hpp"
 #include "optimizers.hpp"
+#include "penalties.hpp"
 #include "random.hpp"
 #include "schedules.hpp"
 #include "step_size.hpp"
@@ -26,97 +24,6 @@
 #include "validation.hpp"
 
 namespace descend {
-
-/// batch: all rows per update; sgd: one row per update; minibatch:
-/// batch_size rows per update (the last short batch of an epoch is used).
-enum class Method { Batch, SGD, MiniBatch };
-
-/// The public name (method= in descend.fit).
-inline const char* method_name(Method m) {
-  switch (m) {
-    case Method::Batch: return "batch";
-    case Method::SGD: return "sgd";
-    case Method::MiniBatch: return "minibatch";
-  }
-  return "?";
-}
-
-/// Everything a fit needs besides the data; defaults match descend.fit.
-struct FitOptions {
-  LossSpec loss;                   ///< the pointwise loss
-  Method method = Method::Batch;   ///< which rows each update uses
-  UpdateRule optimizer = GD{};     ///< the update rule
-  Schedule learning_rate;          ///< step size for update t
-  bool auto_learning_rate = false; ///< ignore learning_rate: use 1/L (step_size.hpp)
-  index_t batch_size = 32;         ///< rows per update for minibatch
-  StoppingRule stopping;           ///< max_iter, tol, gtol, divergence
-  double l2 = 0.0;                 ///< (l2/2) ||coef||^2 in the objective
-  double l1 = 0.0;                 ///< l1 ||coef||_1, applied as a proximal step
-  bool fit_intercept = false;      ///< learn the intercept (else it stays at its start value)
-  bool shuffle = true;             ///< fresh seeded shuffle every epoch (sgd, minibatch)
-  std::uint64_t seed = 0;          ///< seed of the shuffle's Random stream
-  int n_threads = 0;               ///< <= 0: get_num_threads()
-  bool check_finite = true;        ///< reject NaN/inf in X and y before starting
-};
-
-/// What the observer sees after each iteration (batch) or epoch.
-template <class T>
-struct Progress {
-  index_t iteration = 0;         ///< iterations/epochs completed so far
-  double objective = 0.0;        ///< J of this check (see loss_history)
-  double grad_norm = 0.0;        ///< ||g||_2 of the last gradient (NaN before any)
-  const T* coef = nullptr;       ///< current coefficients, (d, k) row-major
-  const T* intercept = nullptr;  ///< current intercepts, k entries
-  ParamLayout layout;
-};
-
-/// Hooks into a run. Both may throw to abort it (the exception propagates
-/// out of fit, parameters are left as they were at that moment).
-template <class T>
-struct Observer {
-  /// Called once per iteration/epoch; returning true stops with Status::Callback.
-  std::function<bool(const Progress<T>&)> on_iteration;
-  /// Called at least every poll_seconds of work (e.g. to check for Ctrl-C).
-  std::function<void()> poll;
-  double poll_seconds = 0.05;
-};
-
-/// How a run ended and its history.
-struct FitReport {
-  index_t n_iter = 0;                 ///< iterations (batch) or epochs run
-  Status status = Status::Running;
-  bool converged = false;             ///< met tol or gtol
-  std::string message;
-  std::vector<double> loss_history;   ///< one objective per iteration/epoch
-  double grad_norm = std::nan("");    ///< ||g||_2 of the last gradient computed
-  double learning_rate = 0.0;         ///< eta_0 used (1/L with auto_learning_rate)
-};
-
-/// Checks options before any work; messages name descend.fit's arguments.
-inline void validate_options(const FitOptions& o) {
-  validate_loss(o.loss);
-  validate_rule(o.optimizer);
-  if (!o.auto_learning_rate)
-    validate_schedule(o.learning_rate,
-                      o.learning_rate.kind == ScheduleKind::Constant ? "learning_rate" : "eta0");
-  if (o.auto_learning_rate && !takes_auto_learning_rate(o.optimizer))
-    detail::invalid("learning_rate='auto' sets 1/L for optimizer 'gd', 'momentum' or 'nesterov'; "
-                    "optimizer='", optimizer_name(o.optimizer), "' adapts its own steps: pass a number");
-  if (o.batch_size < 1) detail::invalid("batch_size must be >= 1, got ", o.batch_size);
-  // max_iter = 0 is allowed: it validates the input and returns the start.
-  if (o.stopping.max_iter < 0) detail::invalid("max_iter must be >= 0, got ", o.stopping.max_iter);
-  if (o.stopping.n_iter_no_change < 1)
-    detail::invalid("n_iter_no_change must be >= 1, got ", o.stopping.n_iter_no_change);
-  if (o.stopping.tol) validate_non_negative(*o.stopping.tol, "tol");
-  if (o.stopping.gtol) {
-    validate_non_negative(*o.stopping.gtol, "gtol");
-    if (o.method != Method::Batch)
-      detail::invalid("gtol applies to method='batch' only (got method='", method_name(o.method),
-                      "'); pass gtol=None or use tol");
-  }
-  validate_non_negative(o.l2, "l2");
-  validate_non_negative(o.l1, "l1");
-}
 
 namespace detail {
 
@@ -145,23 +52,6 @@ class PollTimer {
   clock::time_point last_;
   index_t work_ = 0;
 };
-
-// coef_j <- sign(coef_j) max(|coef_j| - threshold, 0)
-template <class T>
-void soft_threshold(T* coef, index_t n, double threshold) {
-  for (index_t j = 0; j < n; ++j) {
-    const double c = double(coef[j]);
-    const double shrunk = std::fabs(c) - threshold;
-    coef[j] = static_cast<T>(shrunk > 0 ? std::copysign(shrunk, c) : 0.0);
-  }
-}
-
-template <class T>
-double l1_norm(const T* coef, index_t n) {
-  double s = 0.0;
-  for (index_t j = 0; j < n; ++j) s += std::fabs(double(coef[j]));
-  return s;
-}
 
 // The state one run works on: theta = (coef, intercept) in T (ParamLayout),
 // the gradient in double, the update rule's state buffers in T and the
@@ -204,7 +94,7 @@ struct RunState {
   }
 
   // J + l1 ||coef||_1 at the current theta.
-  double with_l1(double j) const { return opt.l1 > 0 ? j + opt.l1 * l1_norm(theta.data(), n_coef) : j; }
+  double with_l1(double j) const { return detail::with_l1(j, theta.data(), n_coef, opt.l1); }
 
   // One update with step size lr, then the l1 proximal step.
   template <class Rule>
@@ -300,30 +190,10 @@ struct RunState {
   }
 };
 
-inline std::string divergence_message(const FitOptions& o, index_t iteration, double objective,
-                                      double start) {
-  const double lr = o.learning_rate.eta0;
-  return message("the objective diverged at ", o.method == Method::Batch ? "iteration " : "epoch ",
-                 iteration, " (objective = ", objective, ", it started at ", start,
-                 ") with learning_rate=", lr, " and optimizer='", optimizer_name(o.optimizer),
-                 "'; try a smaller learning_rate, e.g. ", lr / 10);
-}
-
-inline std::string stop_message(Status s, index_t n_iter, const FitOptions& o) {
-  const char* unit = o.method == Method::Batch ? "iterations" : "epochs";
-  switch (s) {
-    case Status::MaxIter:
-      return message("stopped after max_iter=", n_iter, " ", unit,
-                     " without meeting the tolerance; raise max_iter or the learning rate");
-    case Status::Tol:
-      return message("converged: relative change of the objective <= tol for ",
-                     o.stopping.n_iter_no_change, " check(s) in a row after ", n_iter, " ", unit);
-    case Status::Gtol:
-      return message("converged: gradient norm <= gtol after ", n_iter, " ", unit);
-    case Status::Callback:
-      return message("stopped by the callback after ", n_iter, " ", unit);
-    default: return status_name(s);
-  }
+// What one unit of a run is called in messages.
+inline const char* run_unit(Method m, bool plural) {
+  if (m == Method::Batch) return plural ? "iterations" : "iteration";
+  return plural ? "epochs" : "epoch";
 }
 
 // Records check k; returns the status after the stopping rule and the observer.
@@ -335,7 +205,9 @@ DESCEND_INLINE Status record(RunState<T>& st, StoppingMonitor& monitor, FitRepor
   const index_t k = static_cast<index_t>(report.loss_history.size());
   Status s = monitor.check(objective, grad_norm);
   if (s == Status::Diverged)
-    throw DivergenceError(divergence_message(st.opt, k - 1, objective, monitor.start()));
+    throw DivergenceError(divergence_message(run_unit(st.opt.method, false), k - 1, objective, monitor.start(),
+                                             st.opt.learning_rate.eta0, "optimizer",
+                                             optimizer_name(st.opt.optimizer)));
   if (s == Status::Running && obs && obs->on_iteration &&
       obs->on_iteration(st.progress(k, objective, grad_norm)))
     s = Status::Callback;
@@ -441,9 +313,7 @@ Status run_epochs(RunState<T>& st, const Rule& rule, index_t batch_size, FitRepo
   return Status::MaxIter;
 }
 
-}  // namespace detail
-
-/// The options with learning_rate="auto" resolved to a constant 1/L.
+// The options with learning_rate="auto" resolved to a constant 1/L.
 template <class T>
 FitOptions resolve_learning_rate(const Dataset<T>& data, const FitOptions& opt) {
   FitOptions o = opt;
@@ -456,6 +326,8 @@ FitOptions resolve_learning_rate(const Dataset<T>& data, const FitOptions& opt) 
   return o;
 }
 
+}  // namespace detail
+
 /// Fits a linear model by gradient descent.
 /// coef ((d, k) row-major, k = opt.loss.outputs()) and intercept (k) hold
 /// the starting point on entry and the result on return. Throws
@@ -465,12 +337,12 @@ template <class T>
 FitReport fit(const Dataset<T>& data, T* coef, T* intercept, const FitOptions& options,
               const Observer<T>* observer = nullptr) {
   validate_options(options);
-  validate_dataset(data, options.check_finite, options.n_threads);
-  validate_targets(data.y, options.loss);
-  const FitOptions opt = resolve_learning_rate(data, options);
+  detail::validate_dataset(data, options.check_finite, options.n_threads);
+  detail::validate_targets(data.y, options.loss);
+  const FitOptions opt = detail::resolve_learning_rate(data, options);
 
   detail::RunState<T> st(data, opt, coef, intercept);
-  validate_start(st.theta.data(), st.layout, "coef0", "intercept0");
+  detail::validate_start(st.theta.data(), st.layout, "coef0", "intercept0");
   FitReport report;
   report.learning_rate = opt.learning_rate.eta0;
   // Sized once, not grown by doubling during the run (capped: a run that
@@ -498,7 +370,7 @@ FitReport fit(const Dataset<T>& data, T* coef, T* intercept, const FitOptions& o
   report.n_iter = static_cast<index_t>(report.loss_history.size());
   report.status = status;
   report.converged = converged(status);
-  report.message = detail::stop_message(status, report.n_iter, opt);
+  report.message = stop_message(status, report.n_iter, detail::run_unit(opt.method, true), opt.stopping);
   return report;
 }
 
@@ -513,7 +385,7 @@ FitReport fit(const Dataset<T>& data, T* coef, T* intercept, const FitOptions& o
 template <class T>
 void gradient_descent(const Dataset<T>& data, T* theta, double learning_rate, index_t num_iterations,
                       const Observer<T>* observer = nullptr) {
-  validate_finite(theta, data.features(), "theta");
+  detail::validate_finite(theta, data.features(), "theta");
   if (num_iterations < 0) detail::invalid("num_iterations must be >= 0, got ", num_iterations);
   FitOptions options;
   options.learning_rate = Schedule::constant(learning_rate);
@@ -522,14 +394,6 @@ void gradient_descent(const Dataset<T>& data, T* theta, double learning_rate, in
   T intercept = 0;
   fit(data, theta, &intercept, options, observer);
 }
-
-/// What fit(data, options) returns: the fitted parameters and the report.
-template <class T>
-struct FitResult {
-  std::vector<T> coef;       ///< d k coefficients, (d, k) row-major (k = options.loss.outputs())
-  std::vector<T> intercept;  ///< k intercepts
-  FitReport report;          ///< n_iter, status, message, loss_history, grad_norm, learning_rate
-};
 
 /// Fits from zero coefficients and intercepts (descend.fit's default
 /// start); throws as the other fit does.

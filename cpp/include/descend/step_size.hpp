@@ -75,8 +75,6 @@ inline double tridiagonal_lambda_max(const std::vector<double>& a, const std::ve
   return hi;
 }
 
-}  // namespace detail
-
 /// lambda_max of H = (1/n) Z^T W Z by Lanczos with full
 /// reorthogonalisation from a fixed seeded start (deterministic: the same
 /// estimate for any thread count). H v is the fused kernel's gradient of
@@ -154,4 +152,5 @@ double lipschitz_bound(const Dataset<T>& data, const LossSpec& loss, bool batch,
   return c * h + l2;
 }
 
+}  // namespace detail
 }  // namespace descend

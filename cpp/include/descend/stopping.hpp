@@ -6,7 +6,10 @@
 #include <cmath>
 #include <optional>
 
+#include <string>
+
 #include "config.hpp"
+#include "errors.hpp"
 
 namespace descend {
 
@@ -26,6 +29,13 @@ inline const char* status_name(Status s) {
   return "?";
 }
 
+/// The Status called `name` (status_name's inverse).
+inline Status status_from_name(const std::string& name) {
+  for (Status s : {Status::Running, Status::MaxIter, Status::Tol, Status::Gtol, Status::Diverged, Status::Callback})
+    if (name == status_name(s)) return s;
+  detail::invalid("unknown status '", name, "'");
+}
+
 /// Converged means the run met tol or gtol.
 inline bool converged(Status s) { return s == Status::Tol || s == Status::Gtol; }
 
@@ -41,6 +51,17 @@ struct StoppingRule {
   std::optional<double> gtol;             ///< ||g||_2 threshold (batch); empty: off
   double divergence_factor = 1e10;        ///< J above this times max(J_0, 1) diverges
 };
+
+/// Checks a rule before any work; messages name descend.fit's arguments.
+/// max_iter = 0 is allowed everywhere: the run validates its input and
+/// returns the start.
+inline void validate_stopping(const StoppingRule& rule) {
+  if (rule.max_iter < 0) detail::invalid("max_iter must be >= 0, got ", rule.max_iter);
+  if (rule.n_iter_no_change < 1)
+    detail::invalid("n_iter_no_change must be >= 1, got ", rule.n_iter_no_change);
+  if (rule.tol) detail::check_non_negative(*rule.tol, "tol");
+  if (rule.gtol) detail::check_non_negative(*rule.gtol, "gtol");
+}
 
 /// Relative change of the objective, as the tol criterion measures it.
 inline double relative_change(double previous, double current) {
@@ -72,6 +93,8 @@ class StoppingMonitor {
 
   /// J_0, the first objective fed.
   double start() const { return start_; }
+  /// The criteria it applies.
+  const StoppingRule& rule() const { return rule_; }
 
  private:
   StoppingRule rule_;
@@ -80,5 +103,33 @@ class StoppingMonitor {
   double start_ = 0.0;
   double previous_ = 0.0;
 };
+
+/// Why a run stopped, in words; `unit` names what it counts (iterations,
+/// epochs, steps).
+inline std::string stop_message(Status s, index_t n_iter, const char* unit, const StoppingRule& rule) {
+  using detail::message;
+  switch (s) {
+    case Status::MaxIter:
+      return message("stopped after max_iter=", n_iter, " ", unit,
+                     " without meeting the tolerance; raise max_iter or the learning rate");
+    case Status::Tol:
+      return message("converged: relative change of the objective <= tol for ", rule.n_iter_no_change,
+                     " check(s) in a row after ", n_iter, " ", unit);
+    case Status::Gtol: return message("converged: gradient norm <= gtol after ", n_iter, " ", unit);
+    case Status::Callback: return message("stopped by the callback after ", n_iter, " ", unit);
+    default: return status_name(s);
+  }
+}
+
+/// The DivergenceError message: where the objective diverged, from where,
+/// and the step size to blame. `unit` is "iteration", "epoch" or "step";
+/// the rule is named as its argument (`rule_arg`='rule_name').
+inline std::string divergence_message(const char* unit, index_t at, double objective, double start,
+                                      double learning_rate, const char* rule_arg, const char* rule_name) {
+  return detail::message("the objective diverged at ", unit, " ", at, " (objective = ", objective,
+                         ", it started at ", start, ") with learning_rate=", learning_rate, " and ",
+                         rule_arg, "='", rule_name, "'; try a smaller learning_rate, e.g. ",
+                         learning_rate / 10);
+}
 
 }  // namespace descend

@@ -15,22 +15,22 @@ namespace descend {
 /// True when every one of the n values is finite (one parallel pass, no allocation).
 template <class T>
 bool all_finite(const T* data, index_t n, int n_threads = 0) {
-  n_threads = resolve_threads(n_threads);
+  n_threads = detail::resolve_threads(n_threads);
   // x - x is 0 for finite x and NaN for inf and NaN: a branch-free test,
-  // summed in the lanes of simd::d8 so it vectorises.
+  // summed in the lanes of detail::simd::d8 so it vectorises.
   auto chunk_is_finite = [data](index_t begin, index_t end) {
-    simd::d8 acc = simd::zero();
+    detail::simd::d8 acc = detail::simd::zero();
     index_t i = begin;
-    for (; i + simd::width <= end; i += simd::width) {
-      const simd::d8 x = simd::load(data + i);
+    for (; i + detail::simd::width <= end; i += detail::simd::width) {
+      const detail::simd::d8 x = detail::simd::load(data + i);
       acc += x - x;
     }
     double rest = 0.0;
     for (; i < end; ++i) rest += double(data[i]) - double(data[i]);
-    return simd::sum(acc) + rest == 0.0;
+    return detail::simd::sum(acc) + rest == 0.0;
   };
-  const Partition part = make_partition(n, 1);
-  if (!worth_threading(n, part.chunks, n_threads)) return chunk_is_finite(0, n);
+  const detail::Partition part = detail::make_partition(n, 1);
+  if (!detail::worth_threading(n, part.chunks, n_threads)) return chunk_is_finite(0, n);
   int finite = 1;
   DESCEND_OMP(omp parallel for schedule(static) num_threads(n_threads) reduction(&& : finite))
   for (index_t c = 0; c < part.chunks; ++c) finite = finite && chunk_is_finite(part.begin(c), part.end(c));
@@ -40,31 +40,28 @@ bool all_finite(const T* data, index_t n, int n_threads = 0) {
 namespace detail {
 
 template <class T>
-void check_finite_vector(const VectorView<T>& v, const char* name, int n_threads) {
+void check_finite_vector(Span<const T> v, const char* name, int n_threads) {
   if (!all_finite(v.data, v.size, n_threads))
     invalid(name, " contains NaN or infinity; remove or impute those values");
 }
 
-}  // namespace detail
-
 /// Checks shapes, finiteness (when check_finite) and sample weights.
 template <class T>
 void validate_dataset(const Dataset<T>& data, bool check_finite, int n_threads = 0) {
-  using detail::invalid;
   if (data.X.data == nullptr && data.X.size() > 0) invalid("X has no data");
   if (data.rows() < 1) invalid("X is empty: it needs at least one row, got shape (", data.rows(), ", ", data.features(), ")");
   if (data.features() < 1) invalid("X needs at least one feature column, got shape (", data.rows(), ", ", data.features(), ")");
   if (data.y.size != data.rows())
     invalid("y has ", data.y.size, " entries but the number of rows of X is ", data.rows(), "; they must match");
-  if (!data.sample_weight.empty() && data.sample_weight.size != data.rows())
+  if (data.has_weights() && data.sample_weight.size != data.rows())
     invalid("sample_weight has ", data.sample_weight.size, " entries but the number of rows of X is ", data.rows(), "; they must match");
   if (check_finite) {
     if (!all_finite(data.X.data, data.X.size(), n_threads))
       invalid("X contains NaN or infinity; remove or impute those values (or pass check_finite=False to skip this check)");
-    detail::check_finite_vector(data.y, "y", n_threads);
+    check_finite_vector(data.y, "y", n_threads);
   }
-  if (!data.sample_weight.empty()) {
-    detail::check_finite_vector(data.sample_weight, "sample_weight", n_threads);
+  if (data.has_weights()) {
+    check_finite_vector(data.sample_weight, "sample_weight", n_threads);
     for (index_t i = 0; i < data.sample_weight.size; ++i)
       if (data.sample_weight[i] < 0) invalid("sample_weight must be non-negative, got ", double(data.sample_weight[i]), " at index ", i);
   }
@@ -72,11 +69,11 @@ void validate_dataset(const Dataset<T>& data, bool check_finite, int n_threads =
 
 /// Checks that every target lies in the loss's domain (e.g. 0 or 1 for logistic).
 template <class T>
-void validate_targets(const VectorView<T>& y, const LossSpec& spec) {
+void validate_targets(Span<const T> y, const LossSpec& spec) {
   visit_loss(spec, [&](const auto& loss) {
     for (index_t i = 0; i < y.size; ++i)
       if (!loss.valid_target(double(y[i])))
-        detail::invalid("y[", i, "] = ", double(y[i]), " is outside the domain of loss='",
+        invalid("y[", i, "] = ", double(y[i]), " is outside the domain of loss='",
                         loss_name(spec.kind), "': targets must be ", loss.target_domain);
   });
 }
@@ -86,7 +83,7 @@ void validate_targets(const VectorView<T>& y, const LossSpec& spec) {
 template <class T>
 void validate_finite(const T* values, index_t n, const char* name) {
   for (index_t j = 0; j < n; ++j)
-    if (!std::isfinite(double(values[j]))) detail::invalid(name, " contains NaN or infinity at index ", j);
+    if (!std::isfinite(double(values[j]))) invalid(name, " contains NaN or infinity at index ", j);
 }
 
 /// validate_finite for theta = (coef, intercepts) as ParamLayout lays it out.
@@ -100,21 +97,10 @@ void validate_start(const T* theta, const ParamLayout& layout, const char* coef_
 /// The loss's own parameters.
 inline void validate_loss(const LossSpec& loss) {
   if (loss.kind == LossKind::Huber && !(loss.delta > 0 && std::isfinite(loss.delta)))
-    detail::invalid("delta must be a finite number > 0 for loss='huber', got ", loss.delta);
+    invalid("delta must be a finite number > 0 for loss='huber', got ", loss.delta);
   if (loss.kind == LossKind::Softmax && loss.n_classes < 2)
-    detail::invalid("loss='softmax' needs at least 2 classes, got ", loss.n_classes);
+    invalid("loss='softmax' needs at least 2 classes, got ", loss.n_classes);
 }
 
-/// A finite, non-negative number named `name`.
-inline void validate_non_negative(double value, const char* name) {
-  if (!(value >= 0.0) || !std::isfinite(value))
-    detail::invalid(name, " must be a finite number >= 0, got ", value);
-}
-
-/// A finite, strictly positive number named `name`.
-inline void validate_positive(double value, const char* name) {
-  if (!(value > 0.0) || !std::isfinite(value))
-    detail::invalid(name, " must be a finite number > 0, got ", value);
-}
-
+}  // namespace detail
 }  // namespace descend

@@ -1,9 +1,7 @@
 // Non-owning views over caller-owned buffers. The core never copies or
-// writes X, y or sample weights: views hold const pointers.
+// writes X, y or sample weights: their views hold const pointers.
 #pragma once
 
-#include <stdexcept>
-#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -31,21 +29,11 @@ struct MatrixView {
   index_t size() const { return rows * cols; }
 };
 
-/// A read-only vector over caller-owned memory; data == nullptr means "absent".
-template <class T>
-struct VectorView {
-  const T* data = nullptr;  ///< size values, or nullptr for an absent vector
-  index_t size = 0;         ///< number of values
-
-  /// Whether the vector is absent (data == nullptr).
-  bool empty() const { return data == nullptr; }
-  /// The i-th value.
-  T operator[](index_t i) const { return data[i]; }
-};
-
 /// A contiguous run of `size` values of T over caller-owned memory, like
 /// C++20's std::span: from (pointer, size) or from a std::vector.
-/// Span<const T> reads, Span<T> may write.
+/// Span<const T> reads, Span<T> may write. A default Span has no data
+/// (data == nullptr); it has no empty(), so "absent" is always spelt out
+/// where it is meant (Dataset::has_weights).
 template <class T>
 struct Span {
   T* data = nullptr;  ///< first value
@@ -54,6 +42,9 @@ struct Span {
   Span() = default;
   /// The n values at p.
   Span(T* p, index_t n) : data(p), size(n) {}
+  /// A Span<const T> over a Span<T>'s values.
+  template <class U, class = std::enable_if_t<std::is_same_v<const U, T> && !std::is_same_v<U, T>>>
+  Span(Span<U> s) : data(s.data), size(s.size) {}
   /// All of v (a Span<const T> also takes a const vector).
   template <class A>
   Span(std::vector<std::remove_const_t<T>, A>& v) : data(v.data()), size(static_cast<index_t>(v.size())) {}
@@ -64,16 +55,6 @@ struct Span {
   T& operator[](index_t i) const { return data[i]; }  ///< the i-th value
   T* begin() const { return data; }                   ///< for range-for
   T* end() const { return data + size; }              ///< for range-for
-};
-
-/// A writable vector over caller-owned memory (parameters, outputs).
-template <class T>
-struct MutableVectorView {
-  T* data = nullptr;  ///< size values
-  index_t size = 0;   ///< number of values
-
-  /// The i-th value, writable.
-  T& operator[](index_t i) const { return data[i]; }
 };
 
 }  // namespace descend

@@ -1,0 +1,111 @@
+// What a fit takes besides the data, and what it gives back: the options
+// (defaults = descend.fit's), the observer hooks, the report and result.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "errors.hpp"
+#include "losses.hpp"
+#include "optimizers.hpp"
+#include "params.hpp"
+#include "schedules.hpp"
+#include "stopping.hpp"
+#include "validation.hpp"
+
+namespace descend {
+
+/// batch: all rows per update; sgd: one row per update; minibatch:
+/// batch_size rows per update (the last short batch of an epoch is used).
+enum class Method { Batch, SGD, MiniBatch };
+
+/// The public name (method= in descend.fit).
+inline const char* method_name(Method m) {
+  switch (m) {
+    case Method::Batch: return "batch";
+    case Method::SGD: return "sgd";
+    case Method::MiniBatch: return "minibatch";
+  }
+  return "?";
+}
+
+/// Everything a fit needs besides the data; defaults match descend.fit.
+struct FitOptions {
+  LossSpec loss;                   ///< the pointwise loss
+  Method method = Method::Batch;   ///< which rows each update uses
+  UpdateRule optimizer = GD{};     ///< the update rule
+  Schedule learning_rate;          ///< step size for update t
+  bool auto_learning_rate = false; ///< ignore learning_rate: use 1/L (step_size.hpp)
+  index_t batch_size = 32;         ///< rows per update for minibatch
+  StoppingRule stopping;           ///< max_iter, tol, gtol, divergence
+  double l2 = 0.0;                 ///< (l2/2) ||coef||^2 in the objective
+  double l1 = 0.0;                 ///< l1 ||coef||_1, applied as a proximal step
+  bool fit_intercept = false;      ///< learn the intercept (else it stays at its start value)
+  bool shuffle = true;             ///< fresh seeded shuffle every epoch (sgd, minibatch)
+  std::uint64_t seed = 0;          ///< seed of the shuffle's Random stream
+  int n_threads = 0;               ///< <= 0: get_num_threads()
+  bool check_finite = true;        ///< reject NaN/inf in X and y before starting
+};
+
+/// What the observer sees after each iteration (batch) or epoch.
+template <class T>
+struct Progress {
+  index_t iteration = 0;         ///< iterations/epochs completed so far
+  double objective = 0.0;        ///< J of this check (see loss_history)
+  double grad_norm = 0.0;        ///< ||g||_2 of the last gradient (NaN before any)
+  const T* coef = nullptr;       ///< current coefficients, (d, k) row-major
+  const T* intercept = nullptr;  ///< current intercepts, k entries
+  ParamLayout layout;
+};
+
+/// Hooks into a run. Both may throw to abort it (the exception propagates
+/// out of fit, parameters are left as they were at that moment).
+template <class T>
+struct Observer {
+  /// Called once per iteration/epoch; returning true stops with Status::Callback.
+  std::function<bool(const Progress<T>&)> on_iteration;
+  /// Called at least every poll_seconds of work (e.g. to check for Ctrl-C).
+  std::function<void()> poll;
+  double poll_seconds = 0.05;
+};
+
+/// How a run ended and its history.
+struct FitReport {
+  index_t n_iter = 0;                 ///< iterations (batch) or epochs run
+  Status status = Status::Running;
+  bool converged = false;             ///< met tol or gtol
+  std::string message;
+  std::vector<double> loss_history;   ///< one objective per iteration/epoch
+  double grad_norm = std::nan("");    ///< ||g||_2 of the last gradient computed
+  double learning_rate = 0.0;         ///< eta_0 used (1/L with auto_learning_rate)
+};
+
+/// Checks options before any work; messages name descend.fit's arguments.
+inline void validate_options(const FitOptions& o) {
+  detail::validate_loss(o.loss);
+  validate_rule(o.optimizer);
+  if (!o.auto_learning_rate)
+    validate_learning_rate(o.learning_rate, "learning_rate");
+  if (o.auto_learning_rate && !takes_auto_learning_rate(o.optimizer))
+    detail::invalid("learning_rate='auto' sets 1/L for optimizer 'gd', 'momentum' or 'nesterov'; "
+                    "optimizer='", optimizer_name(o.optimizer), "' adapts its own steps: pass a number");
+  if (o.batch_size < 1) detail::invalid("batch_size must be >= 1, got ", o.batch_size);
+  validate_stopping(o.stopping);
+  if (o.stopping.gtol && o.method != Method::Batch)
+    detail::invalid("gtol applies to method='batch' only (got method='", method_name(o.method),
+                    "'); pass gtol=None or use tol");
+  detail::check_non_negative(o.l2, "l2");
+  detail::check_non_negative(o.l1, "l1");
+}
+
+/// What fit(data, options) returns: the fitted parameters and the report.
+template <class T>
+struct FitResult {
+  std::vector<T> coef;       ///< d k coefficients, (d, k) row-major (k = options.loss.outputs())
+  std::vector<T> intercept;  ///< k intercepts
+  FitReport report;          ///< n_iter, status, message, loss_history, grad_norm, learning_rate
+};
+
+}  // namespace descend

@@ -1,0 +1,59 @@
+// The penalties of the objective, in one place:
+//   (l2/2) ||coef||^2  enters the objective and the gradient (l2 coef_j);
+//   l1 ||coef||_1      enters the objective, and the parameters through a
+//                      proximal soft-threshold step after each update,
+//                      coef_j <- sign(coef_j) max(|coef_j| - lr l1, 0),
+//                      so coefficients reach exact zeros.
+// The intercept is never penalised: these see the coefficients only.
+// Sums run in double, in index order (the same bits for any thread count).
+#pragma once
+
+#include <cmath>
+
+#include "config.hpp"
+
+namespace descend::detail {
+
+// ||coef||^2 = sum_j coef_j^2 in double, summed in index order.
+template <class T>
+double squared_norm(const T* coef, index_t n) {
+  double s = 0.0;
+  for (index_t j = 0; j < n; ++j) s += double(coef[j]) * double(coef[j]);
+  return s;
+}
+
+// J + (l2/2) ||coef||^2 over the n_coef coefficients (J when l2 = 0).
+template <class T>
+double with_l2(double value, const T* coef, index_t n_coef, double l2) {
+  return l2 == 0.0 ? value : value + 0.5 * l2 * squared_norm(coef, n_coef);
+}
+
+// Adds the l2 term: J += (l2/2) ||coef||^2 and grad[j] += l2 coef_j over
+// the n_coef coefficients; the intercept is never regularised.
+template <class T>
+double add_l2(double value, const T* coef, index_t n_coef, double l2, double* grad) {
+  if (l2 == 0.0) return value;
+  for (index_t j = 0; j < n_coef; ++j) grad[j] += l2 * double(coef[j]);
+  return with_l2(value, coef, n_coef, l2);
+}
+
+// J + l1 ||coef||_1 over the n_coef coefficients (J when l1 = 0).
+template <class T>
+double with_l1(double value, const T* coef, index_t n_coef, double l1) {
+  if (!(l1 > 0)) return value;
+  double s = 0.0;
+  for (index_t j = 0; j < n_coef; ++j) s += std::fabs(double(coef[j]));
+  return value + l1 * s;
+}
+
+// The proximal step of l1: coef_j <- sign(coef_j) max(|coef_j| - threshold, 0).
+template <class T>
+void soft_threshold(T* coef, index_t n, double threshold) {
+  for (index_t j = 0; j < n; ++j) {
+    const double c = double(coef[j]);
+    const double shrunk = std::fabs(c) - threshold;
+    coef[j] = static_cast<T>(shrunk > 0 ? std::copysign(shrunk, c) : 0.0);
+  }
+}
+
+}  // namespace descend::detail
