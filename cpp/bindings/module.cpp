@@ -14,6 +14,7 @@
 
 DESCEND_PYBIND11_MODULE(DESCEND_MODULE_NAME, m) {
   m.doc() = "descend's compiled core (private: use the descend package)";
+  descend::bindings::register_cpu(m);
   descend::bindings::register_names(m);
   descend::bindings::register_kernels(m);
   descend::bindings::register_optim(m);
