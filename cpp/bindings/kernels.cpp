@@ -47,6 +47,7 @@ double probe_read(const py::array& X, int n_threads) {
   return dispatch_dtype(X, [&](auto zero) {
     using T = decltype(zero);
     const MatrixView<T> view = matrix_view<T>(X);
+    // A timed read of X: other Python threads may run meanwhile.
     py::gil_scoped_release release;
     return detail::probe_read(view, n_threads);
   });
@@ -60,6 +61,7 @@ void probe_update(const py::array& param, const py::array& grad, const py::array
     require_dtype<T>(grad, "grad");
     if (grad.size() != p.size || a.size != p.size || b.size != p.size)
       throw py::value_error("probe_update needs four buffers of one size");
+    // Pure C++ over buffers the caller keeps alive, as the kernels it times.
     py::gil_scoped_release release;
     detail::probe_update(p.data, static_cast<const T*>(grad.data()), a.data, b.data, p.size, n_threads);
   });

@@ -72,7 +72,7 @@ py::dict fit(const py::array& X, const py::object& y, const py::array& coef, con
 }
 
 // descend.gradient_descent: positional arguments and no report, so the
-// call costs little next to a tiny problem's run (W0).
+// call costs little next to a tiny problem's run.
 void gradient_descent(const py::array& X, const py::object& y, const py::array& theta, double learning_rate,
                       index_t num_iterations) {
   dispatch_dtype(X, [&](auto zero) {
@@ -81,6 +81,8 @@ void gradient_descent(const py::array& X, const py::object& y, const py::array& 
     const Span<T> t = mutable_view<T>(theta, "theta");
     if (t.size != data.features()) throw py::value_error("theta must have X.shape[1] entries");
     const Observer<T> observer = make_observer<T>(py::none());
+    // The whole run is C++ over buffers the caller keeps alive; the
+    // observer re-acquires the GIL only to check for Ctrl-C.
     py::gil_scoped_release release;
     descend::gradient_descent(data, t.data, learning_rate, num_iterations, &observer);
     return 0;

@@ -5,10 +5,9 @@
 // update's chain of dependent arithmetic cannot hide. Copying a block of
 // the permutation's rows into a contiguous row-major buffer first issues
 // those loads back to back, independent of each other, so the memory
-// system overlaps them; the updates then read the block from cache.
-// Measured on 200,000 x 64 doubles: gathering a whole epoch costs ~9 ms,
-// against ~55 ms of stalls on the first load of each row inside the sgd
-// loop. With a second thread the next block is gathered while the
+// system overlaps them; the updates then read the block from cache, and
+// the copy costs a fraction of the stalls it removes (benchmarks/RESULTS.md,
+// "Figures behind the kernels' tricks"). With a second thread the next block is gathered while the
 // updates run on this one (GatherPipeline), and the updating thread helps
 // finish that copy when its own block is done. The copy changes no
 // arithmetic: the kernels visit the same rows in the same order.
@@ -26,8 +25,8 @@ namespace descend::detail {
 
 // Bytes of X per gathered block: two blocks (one being read, one being
 // written) stay in L2, and a block is long enough that the threads'
-// hand-over at its end costs little (32 KiB .. 1 MiB measured within
-// noise of each other on 64 features, 32 KiB slowest).
+// hand-over at its end costs little (sizes from 32 KiB to 1 MiB time
+// alike; smaller ones pay the hand-over too often).
 constexpr index_t gather_block_bytes = index_t{1} << 18;
 
 /// A reusable row-major copy of some rows of a Dataset (X, y and weights).

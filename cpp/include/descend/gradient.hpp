@@ -149,8 +149,8 @@ inline void prefetch_row(const Dataset<T>& data, index_t i) {
   for (index_t b = 0; b < index_t(data.features() * sizeof(T)); b += 64) DESCEND_PREFETCH(a + b);
 }
 
-// Rows per group of the row-major kernel (measured on 64 features: 8 rows
-// run 1.3x (AVX-512) to 1.4x (AVX2) faster than 2 in cache). The sums do
+// Rows per group of the row-major kernel: enough rows that coef is read
+// once for several dot products and the loads of X overlap. The sums do
 // not depend on it: each row's dot product has its own lanes, and the
 // gradient adds the rows in row order.
 constexpr int row_group_size = 8;
@@ -160,14 +160,13 @@ constexpr int row_group_size = 8;
 // gradient added row after row), without its per-row set-up of pointer
 // arrays, vector loops and prefetches, which on such rows costs more than
 // the arithmetic. D is a template argument so the loops over a row unroll
-// completely (W0, 3 x 2: the gradient took 395 instructions an iteration
-// through row_group, 115 here, by callgrind).
+// completely.
 //
 // coef and the sums live in locals for the whole chunk, and g is written
 // (not added to) at the end: g may alias X as far as the compiler knows,
 // so adding into g[j] row after row would store and reload every sum on
-// every row, and reading g just after chunk_sum's memset of it stalled
-// on the store (a third of a W0 iteration, by perf).
+// every row, and reading g just after chunk_sum's memset of it would
+// stall on the store.
 template <int D, class T, class Loss, class Rows>
 double chunk_row_major_narrow(const Dataset<T>& data, const Rows& rows, index_t k0, index_t k1,
                               const T* coef, const Loss& loss, double* g) {
@@ -210,8 +209,8 @@ template <class T, class Loss, class Rows>
 double chunk_row_major(const Dataset<T>& data, const Rows& rows, index_t k0, index_t k1,
                        const T* coef, const Loss& loss, double* g) {
   // The next group is prefetched, so its loads of X are in flight while
-  // this group's arithmetic runs (measured on 2M x 64: the hardware
-  // prefetcher alone leaves the core waiting).
+  // this group's arithmetic runs: the hardware prefetcher alone leaves
+  // the core waiting on X.
   constexpr int R = row_group_size;
   constexpr index_t ahead = R;
   const double intercept = double(coef[data.features()]);
@@ -254,9 +253,9 @@ double chunk_col_major(const Dataset<T>& data, const Rows& rows, index_t k0, ind
   for (index_t kb = k0; kb < k1; kb += col_block) {
     const index_t nb = std::min(col_block, k1 - kb);
     for (index_t t = 0; t < nb; ++t) p[t] = double(coef[d]);
-    // Four columns a pass: p is loaded and stored once for four products,
-    // added in column order as one column a pass would add them (2M x 64
-    // F order, out of cache: 56-58 -> 48-50 ms an iteration in float64).
+    // Four columns a pass: p is loaded and stored once for four products
+    // instead of four times, added in column order as one column a pass
+    // would add them (the same bits).
     const index_t first = rows.row(kb);
     index_t j = 0;
     for (; j + 4 <= d; j += 4) {
@@ -362,7 +361,8 @@ double sum_loss_grad(const Dataset<T>& data, const Rows& rows, const T* coef, co
                      double* g, int n_threads, GradientWorkspace& ws) {
   const index_t k = loss_outputs(loss);
   const index_t n_grad = (data.features() + 1) * k;
-  // One chunk: straight to it, past the partition's bookkeeping (W0).
+  // One chunk: straight to it, past the partition's bookkeeping, which
+  // costs more than the whole gradient of a tiny problem.
   if (single_chunk(rows.count, data.features() * k)) return chunk_sum(data, rows, 0, rows.count, coef, loss, g);
   const Partition part = ws.partition(rows.count, data.features() * k);
   if (part.chunks <= 1) return chunk_sum(data, rows, 0, rows.count, coef, loss, g);

@@ -84,8 +84,8 @@ void apply_step_slots(const Rule& rule, const StepBuffers<T, G>& b, double lr, l
   if (b.size < parallel_update_min || n_threads <= 1) {
     // A plain loop over a copy of the step: the parallel region's closure
     // takes `step` by reference, and the loop that shared it reloaded the
-    // step's constants from the stack behind an alias check (a few
-    // parameters, W0: that cost more than the step itself).
+    // step's constants from the stack behind an alias check, which costs
+    // more than the step itself on a few parameters.
     const auto serial = step;
     for (index_t j = 0; j < b.size; ++j) step_element<Slots>(serial, p, s0, s1, j, C(g[j]));
     return;

@@ -214,8 +214,8 @@ DESCEND_INLINE Status record(RunState<T>& st, StoppingMonitor& monitor, FitRepor
   return s;
 }
 
-// The loss is a template argument here: on a tiny problem (W0, 3 x 2) the
-// dispatch on its kind cost a tenth of an iteration.
+// The loss is a template argument here: on a tiny problem the dispatch on
+// its kind costs a noticeable part of an iteration.
 template <class T, class Rule, class Loss>
 Status run_batch(RunState<T>& st, const Rule& rule, const Loss& loss, FitReport& report,
                  const Observer<T>* obs) {
@@ -225,7 +225,8 @@ Status run_batch(RunState<T>& st, const Rule& rule, const Loss& loss, FitReport&
   // The gradient norm is needed at every check only by gtol, the observer
   // and l1's step norm (which reads theta before the update); otherwise it
   // is taken once, of the last gradient (an update leaves grad as it is),
-  // when the run ends: its square root cost a fifth of a W0 iteration.
+  // when the run ends: on a tiny problem its square root is a noticeable
+  // part of an iteration.
   const bool norm_each = st.opt.stopping.gtol || (obs && obs->on_iteration) || st.opt.l1 > 0;
   Status s = Status::Running;
   for (index_t it = 0; s == Status::Running && it < st.opt.stopping.max_iter; ++it) {
@@ -266,8 +267,8 @@ Status run_epochs(RunState<T>& st, const Rule& rule, index_t batch_size, FitRepo
   const index_t block_rows = RowBlock<T>::rows_for(batch_size, st.data.features());
   const bool overlap = overlap_gather(st, batch_size);
   // sgd with no second thread to gather on reads the permutation's rows
-  // in place (one-thread epoch of 200k x 64: 26.5-29 ms gathering each
-  // block first, 22.7-26 ms so); the prefetch below hides their latency.
+  // in place, which beats gathering each block on the same thread; the
+  // prefetch below hides their latency.
   const bool in_place = shuffle && batch_size == 1 && !overlap && st.fuses_rows(st.data);
   double sum = 0.0;
   index_t batches = 0;
@@ -281,8 +282,8 @@ Status run_epochs(RunState<T>& st, const Rule& rule, index_t batch_size, FitRepo
       const double lr = st.opt.learning_rate.at(st.steps);
       if (fused) {
         // The row eight updates ahead: one update is too short a time for
-        // the hardware prefetcher to bring the next row in (ordered epoch
-        // 16 -> 12 ms on 200k x 64), and it cannot guess a shuffled one.
+        // the hardware prefetcher to bring the next row in, and it cannot
+        // guess a shuffled one.
         if (start + 8 < count) prefetch_row(rows_of, row(start + 8));
         sum += st.row_update(rows_of, row(start), rule, lr);
       } else {
