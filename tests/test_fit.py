@@ -96,7 +96,7 @@ def assert_matches_reference(res, ref, rtol, *, start=None):
 
 # (method, batch_size): sgd, and minibatch with 1 (== sgd), 7, 32 and a
 # batch larger than every n below (one batch per epoch == batch's gradient).
-METHODS = [
+METHOD_BATCH_SIZES = [
     pytest.param(("batch", 32), id="batch"),
     pytest.param(("sgd", 32), id="sgd"),
     pytest.param(("minibatch", 1), id="mb1"),
@@ -138,7 +138,7 @@ def _scenarios():
 @pytest.mark.parametrize("scenario", _scenarios())
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @pytest.mark.parametrize("loss", ["squared", "logistic"])
-@pytest.mark.parametrize("method_bs", METHODS)
+@pytest.mark.parametrize("method_bs", METHOD_BATCH_SIZES)
 def test_fit_matches_reference(method_bs, loss, dtype, scenario):
     method, batch_size = method_bs
     n, d = scenario["shape"]

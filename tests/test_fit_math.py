@@ -12,8 +12,6 @@ they agree to ~1e-4.
 
 from __future__ import annotations
 
-import zlib
-
 import numpy as np
 import pytest
 from scipy.special import softmax
@@ -21,19 +19,12 @@ from scipy.special import softmax
 import descend
 from descend import reference
 
-OPTIMIZERS = ["gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"]
-METHODS = ["batch", "sgd", "minibatch"]
-LOSSES = ["squared", "logistic", "hinge", "huber", "softmax"]
+from conftest import LOSSES, METHODS, OPTIMIZERS, seed_of
 
 # Step sizes that move the parameters visibly in 4 iterations without
 # diverging; sgd takes 60 updates per epoch, so a smaller one.
 LR = {"gd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adagrad": 0.1, "rmsprop": 0.01, "adam": 0.05,
       "adamw": 0.05}
-
-
-def seed_of(*parts) -> int:
-    """A fixed seed per test case (hash() of a str changes between runs)."""
-    return zlib.crc32(repr(parts).encode())
 
 
 def rel_err(actual, expected):

@@ -30,6 +30,8 @@ from hypothesis import strategies as st
 import descend
 from descend import reference
 
+from conftest import seed_of
+
 LOSSES = ["squared", "logistic"]
 DTYPES = [np.float64, np.float32]
 ORDERS = ["C", "F"]
@@ -64,11 +66,6 @@ OPTIONS = [
     pytest.param(dict(intercept=0.0, weights=True, l2=1.7), id="w-l2"),
     pytest.param(dict(intercept=-0.9, weights=True, l2=0.2), id="b-w-l2"),
 ]
-
-
-def _seed(*parts):
-    """A fixed seed per test case (stable across runs, unlike hash())."""
-    return int.from_bytes(repr(parts).encode(), "little") % (2**63)
 
 
 def _problem(loss, shape, *, dtype=np.float64, order="C", weights=False, seed=0):
@@ -144,13 +141,6 @@ def _assert_matches_reference(result, loss, X, y, coef, intercept, w, l2):
     _assert_close(grad_b, ref_b, s_b, VALUE_RTOL, "grad_intercept")
 
 
-@pytest.fixture
-def restore_threads():
-    before = descend.get_num_threads()
-    yield
-    descend.set_num_threads(before)
-
-
 # ---------------------------------------------------------------------------
 # 1. The grid against the reference.
 
@@ -162,7 +152,7 @@ def restore_threads():
 @pytest.mark.parametrize("loss", LOSSES)
 def test_matches_reference(loss, dtype, order, shape, options):
     X, y, coef, w = _problem(loss, shape, dtype=dtype, order=order, weights=options["weights"],
-                             seed=_seed(loss, np.dtype(dtype).name, order, shape, options["intercept"], options["l2"]))
+                             seed=seed_of(loss, np.dtype(dtype).name, order, shape, options["intercept"], options["l2"]))
     assert X.flags.c_contiguous if order == "C" else X.flags.f_contiguous
     b, l2 = options["intercept"], options["l2"]
     result = descend.loss_grad(X, y, coef, b, loss=loss, sample_weight=w, l2=l2)
@@ -199,7 +189,7 @@ def test_matches_reference_any_shape(n, d, loss, order, dtype, intercept, weight
 )
 @pytest.mark.parametrize("loss", LOSSES)
 def test_gradient_matches_central_differences(loss, shape, order):
-    X, y, coef, w = _problem(loss, shape, order=order, weights=True, seed=_seed("fd", loss, shape))
+    X, y, coef, w = _problem(loss, shape, order=order, weights=True, seed=seed_of("fd", loss, shape))
     b, l2 = 0.6, 0.25
     value, grad, grad_b = descend.loss_grad(X, y, coef, b, loss=loss, sample_weight=w, l2=l2)
 
@@ -240,7 +230,7 @@ def _explicit(loss, X, y, coef, b, w, l2):
 
 def test_squared_is_the_textbook_mean_of_squares():
     """J = (1/n)||X c - y||^2, grad = (2/n) X^T (X c - y): no 1/2 factor, mean over n."""
-    X, y, coef, _ = _problem("squared", (73, 5), seed=_seed("textbook"))
+    X, y, coef, _ = _problem("squared", (73, 5), seed=seed_of("textbook"))
     n = X.shape[0]
     value, grad, grad_b = descend.loss_grad(X, y, coef)
     residual = X @ coef - y
@@ -254,7 +244,7 @@ def test_squared_is_the_textbook_mean_of_squares():
 
 def test_logistic_is_the_mean_log_loss():
     """J = mean(log(1 + exp(p)) - y p), grad = X^T (sigmoid(p) - y) / n."""
-    X, y, coef, _ = _problem("logistic", (81, 4), seed=_seed("logloss"))
+    X, y, coef, _ = _problem("logistic", (81, 4), seed=seed_of("logloss"))
     b = 0.3
     p = X @ coef + b
     assert np.abs(p).max() < 30  # the naive formula is exact enough here
@@ -269,7 +259,7 @@ def test_logistic_is_the_mean_log_loss():
 def test_weights_scale_rows_and_the_mean_divides_by_n(loss):
     """Weights multiply each row's loss, zero-weight rows still count in n,
     the l2 term is (l2/2)||coef||^2 and the intercept is not regularised."""
-    X, y, coef, w = _problem(loss, (64, 7), weights=True, seed=_seed("weights", loss))
+    X, y, coef, w = _problem(loss, (64, 7), weights=True, seed=seed_of("weights", loss))
     assert (w == 0).any()
     b, l2 = -0.4, 0.8
     expected = _explicit(loss, X, y, coef, b, w, l2)
@@ -282,7 +272,7 @@ def test_weights_scale_rows_and_the_mean_divides_by_n(loss):
         np.testing.assert_allclose(got[2], expected[2], rtol=1e-10, atol=1e-13, err_msg=name)
     # Integer weights are the same as repeating rows, except that n counts
     # the repeats: J(weights k) * n == J(repeated rows) * sum(k).
-    k = np.random.default_rng(_seed("repeat", loss)).integers(0, 4, X.shape[0]).astype(np.float64)
+    k = np.random.default_rng(seed_of("repeat", loss)).integers(0, 4, X.shape[0]).astype(np.float64)
     k[0] = 2.0
     rep = np.repeat(np.arange(X.shape[0]), k.astype(int))
     Jw, gw, bw = descend.loss_grad(X, y, coef, b, loss=loss, sample_weight=k)
@@ -315,7 +305,7 @@ def _per_row(loss, X, y, coef, b, w, l2):
 
 @pytest.mark.parametrize("loss", LOSSES)
 def test_reference_oracle_matches_a_per_row_loop(loss):
-    X, y, coef, w = _problem(loss, (37, 4), weights=True, seed=_seed("oracle", loss))
+    X, y, coef, w = _problem(loss, (37, 4), weights=True, seed=seed_of("oracle", loss))
     coef = coef * 3.0  # some |p| > 1 for the logistic branches
     b, l2 = 0.25, 0.1
     expected = _per_row(loss, X, y, coef, b, w, l2)
@@ -350,7 +340,7 @@ def _stable_logistic(X, y, coef, b):
 @pytest.mark.parametrize("scale", [1e3, 1e5], ids=["p~1e3", "p~1e5"])
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
 def test_logistic_is_stable_for_huge_p(dtype, scale):
-    X, y, coef, _ = _problem("logistic", (300, 4), dtype=dtype, seed=_seed("huge", scale))
+    X, y, coef, _ = _problem("logistic", (300, 4), dtype=dtype, seed=seed_of("huge", scale))
     X = X.astype(np.float64)
     p = X @ coef.astype(np.float64)
     coef = (coef.astype(np.float64) * scale / np.abs(p).min()).astype(dtype)  # every |p| >= ~scale
@@ -369,7 +359,7 @@ def test_logistic_is_stable_for_huge_p(dtype, scale):
 
 @pytest.mark.parametrize("b", [1000.0, -1000.0, 800.0, -745.5], ids=lambda b: f"b={b:g}")
 def test_logistic_is_stable_for_a_huge_intercept(b):
-    X, y, coef, _ = _problem("logistic", (50, 3), seed=_seed("huge-b", b))
+    X, y, coef, _ = _problem("logistic", (50, 3), seed=seed_of("huge-b", b))
     coef = coef * 0.01
     value, grad, grad_b = descend.loss_grad(X, y, coef, b, loss="logistic")
     J, g, gb, _ = _stable_logistic(X, y, coef, b)
@@ -397,7 +387,7 @@ def test_logistic_is_stable_for_a_huge_intercept(b):
 @pytest.mark.parametrize("loss", LOSSES)
 def test_bitwise_identical_for_any_thread_count(loss, dtype, order, shape, restore_threads):
     X, y, coef, w = _problem(loss, shape, dtype=dtype, order=order, weights=True,
-                             seed=_seed("threads", loss, np.dtype(dtype).name, order, shape))
+                             seed=seed_of("threads", loss, np.dtype(dtype).name, order, shape))
     b, l2 = 0.35, 0.01
     results = {}
     for n_threads in (1, 2, 3):
@@ -423,7 +413,7 @@ def test_bitwise_identical_for_any_thread_count(loss, dtype, order, shape, resto
 @pytest.mark.parametrize("loss", LOSSES)
 def test_out_receives_the_gradient_in_place(loss, dtype, order):
     X, y, coef, w = _problem(loss, (2049, 64), dtype=dtype, order=order, weights=True,
-                             seed=_seed("out", loss, np.dtype(dtype).name, order))
+                             seed=seed_of("out", loss, np.dtype(dtype).name, order))
     b, l2 = -0.2, 0.1
     d = X.shape[1]
     # A contiguous window of a bigger buffer: its neighbours must stay untouched.
@@ -462,7 +452,7 @@ def _read_only_array(a):
 )
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
 def test_bad_out_is_rejected_and_left_alone(dtype, make_out):
-    X, y, coef, _ = _problem("logistic", (300, 5), dtype=dtype, order="F", seed=_seed("bad-out"))
+    X, y, coef, _ = _problem("logistic", (300, 5), dtype=dtype, order="F", seed=seed_of("bad-out"))
     out = make_out(X.shape[1], dtype)
     before = np.array(out, copy=True)
     with pytest.raises((ValueError, TypeError), match=r"\bout\b"):
@@ -479,7 +469,7 @@ def test_bad_out_is_rejected_and_left_alone(dtype, make_out):
 @pytest.mark.parametrize("loss", LOSSES)
 def test_inputs_are_not_modified(loss, dtype, order):
     X, y, coef, w = _problem(loss, (2049, 64), dtype=dtype, order=order, weights=True,
-                             seed=_seed("inputs", loss, np.dtype(dtype).name, order))
+                             seed=seed_of("inputs", loss, np.dtype(dtype).name, order))
     before = [a.tobytes(order="A") for a in (X, y, coef, w)]
     flags = [(a.flags.c_contiguous, a.flags.f_contiguous) for a in (X, y, coef, w)]
     result = descend.loss_grad(X, y, coef, 0.5, loss=loss, sample_weight=w, l2=0.2)
@@ -495,7 +485,7 @@ def test_inputs_are_not_modified(loss, dtype, order):
 @pytest.mark.parametrize("loss", LOSSES)
 def test_read_only_inputs_are_accepted(loss, dtype, order):
     X, y, coef, w = _problem(loss, (1000, 33), dtype=dtype, order=order, weights=True,
-                             seed=_seed("read-only", loss, np.dtype(dtype).name, order))
+                             seed=seed_of("read-only", loss, np.dtype(dtype).name, order))
     expected = descend.loss_grad(X, y, coef, -0.5, loss=loss, sample_weight=w, l2=0.3)
     for a in (X, y, coef, w):
         a.setflags(write=False)

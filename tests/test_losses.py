@@ -18,14 +18,14 @@ gradients together) relative to its norm, because single entries can be
 
 from __future__ import annotations
 
-import zlib
-
 import numpy as np
 import pytest
 from scipy.special import logsumexp, softmax
 
 import descend
 from descend import reference
+
+from conftest import seed_of
 
 RTOL = {np.float32: 1e-5, np.float64: 1e-12}
 
@@ -45,11 +45,6 @@ SMALL_SHAPES = [(1, 1), (7, 1), (100, 3), (257, 17)]
 # chunks of >= 2^15 elements of X times the number of outputs).
 MULTI_CHUNK = [(2049, 64), (30001, 3)]
 MULTI_CHUNK_K7 = [(5000, 16), (30001, 3)]
-
-
-def seed_of(*parts) -> int:
-    """A fixed seed per test case (hash() of a str changes between runs)."""
-    return zlib.crc32(repr(parts).encode())
 
 
 def kwargs_of(loss, delta):
@@ -354,13 +349,6 @@ def test_softmax_is_stable_for_huge_logits(dtype):
 
 
 # ------------------------------------------------------------ 5. threads
-
-
-@pytest.fixture
-def restore_threads():
-    saved = descend.get_num_threads()
-    yield
-    descend.set_num_threads(saved)
 
 
 @pytest.mark.parametrize("shape, k", [((5000, 16), 7), ((30001, 3), 3)])

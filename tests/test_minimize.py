@@ -14,7 +14,7 @@ import pytest
 import descend
 from descend import optim, reference, schedules
 
-METHODS = ["gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"]
+from conftest import OPTIMIZERS
 
 
 def rosenbrock(x):
@@ -92,9 +92,9 @@ LRS = {"gd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adagrad": 0.5, "rmsprop":
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", OPTIMIZERS)
 def test_every_method_reduces_a_convex_function(method, dtype):
-    f, g, c = weighted_quadratic(seed=METHODS.index(method))
+    f, g, c = weighted_quadratic(seed=OPTIMIZERS.index(method))
     x0 = np.zeros(5, dtype=dtype)
     res = descend.minimize(lambda x: (f(x), g(x)), x0, method=method, learning_rate=LRS[method],
                            max_iter=300, gtol=None)
