@@ -6,8 +6,6 @@ status (0 converged, 1 max_iter, 2 stopped by the callback) and message.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -55,11 +53,21 @@ def ill_conditioned(seed=0, d=20, cond=1e3):
 
 def test_rosenbrock_with_adam():
     x0 = np.array([-1.5, 2.0])
-    start = time.perf_counter()
-    res = descend.minimize(rosenbrock, x0, method="adam", learning_rate=0.02, max_iter=20000, gtol=1e-6)
-    assert time.perf_counter() - start < 2.0
+    evaluated = []
+
+    def counted(x):
+        evaluated.append(np.array(x, copy=True))
+        return rosenbrock(x)
+
+    res = descend.minimize(counted, x0, method="adam", learning_rate=0.02, max_iter=20000, gtol=1e-6)
     assert res.success and res.status == 0, res.message
-    assert res.nit < 20000
+    # The work is bounded, counted rather than timed: one evaluation per
+    # iteration plus the one at x0 (no line search, no extra calls), and
+    # gtol is met in well under a quarter of max_iter (about 3200 today).
+    assert len(evaluated) == res.nit + 1
+    assert res.nit <= 5000
+    np.testing.assert_array_equal(evaluated[0], x0)
+    np.testing.assert_array_equal(evaluated[-1], res.x)
     assert np.linalg.norm(res.jac) <= 1e-6
     np.testing.assert_allclose(res.x, [1.0, 1.0], atol=1e-4)
     assert res.fun < 1e-10
