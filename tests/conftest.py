@@ -186,3 +186,62 @@ def assert_norm_close(actual, expected, rtol, what=""):
     err = np.linalg.norm(actual - expected)
     assert err <= rtol * scale, f"{what}: |actual - expected| = {err:.3e} > {rtol:g} * {scale:.3e}"
 
+
+
+# ---------------------------------------------------------------------------
+# Known-answer problems: tests/data/known_answers.txt, read by the C++ tests
+# too (cpp/tests/testing.hpp). Found next to this file, so an installed
+# wheel tested with `python -m pytest /path/to/repo/tests` reads it as well.
+
+KNOWN_ANSWERS_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "known_answers.txt")
+
+
+def _read_known_answers(path=KNOWN_ANSWERS_PATH):
+    entries = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            fields = line.split("#", 1)[0].split()
+            if fields:
+                assert fields[0] not in entries, f"{fields[0]} defined twice in {path}"
+                entries[fields[0]] = np.array([float(v) for v in fields[1:]])
+    return entries
+
+
+_KNOWN_ANSWERS = _read_known_answers()
+
+
+def known_answer(name):
+    """The numbers of `name` (e.g. "rosenbrock.x0") as a new float64 array."""
+    return _KNOWN_ANSWERS[name].copy()
+
+
+def known_scalar(name):
+    (value,) = _KNOWN_ANSWERS[name]
+    return float(value)
+
+
+def textbook_problem():
+    """X (3 x 2), y, theta0, learning_rate, num_iterations of the textbook example."""
+    return (known_answer("textbook.X").reshape(-1, 2), known_answer("textbook.y"), known_answer("textbook.theta0"),
+            known_scalar("textbook.learning_rate"), int(known_scalar("textbook.num_iterations")))
+
+
+def rosenbrock(x):
+    """f and its gradient; the minimum 0 is at known_answer("rosenbrock.x_star") = (1, 1)."""
+    f = (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2
+    g = np.array([-2 * (1 - x[0]) - 400 * x[0] * (x[1] - x[0] ** 2), 200 * (x[1] - x[0] ** 2)])
+    return f, g
+
+
+def ill_conditioned_quadratic():
+    """A, b, the eigenvalues of A (ascending) and x* = A^-1 b, built as the
+    data file describes (the C++ tests build the same)."""
+    u = known_answer("ill_conditioned.u")
+    b = known_answer("ill_conditioned.b")
+    d = len(u)
+    eigenvalues = known_scalar("ill_conditioned.cond") ** (np.arange(d) / (d - 1))
+    Q = np.eye(d) - 2 * np.outer(u, u) / (u @ u)
+    A = (Q * eigenvalues) @ Q
+    A = (A + A.T) / 2
+    x_star = Q @ ((Q @ b) / eigenvalues)
+    return A, b, eigenvalues, x_star
