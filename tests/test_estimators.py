@@ -23,11 +23,6 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 import descend
 from descend import GDClassifier, GDRegressor
 
-# Short fits (here and inside scikit-learn's checks) end at max_iter on
-# purpose; test_convergence_warning_when_max_iter_ends_the_fit checks the warning.
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-
-
 def _cannot_apply(estimator):
     """The checks that cannot hold for an estimator (README, "scikit-learn estimators")."""
     if estimator.method != "sgd":  # (minibatch too, once a batch is smaller than the data)
@@ -50,6 +45,9 @@ def _cannot_apply(estimator):
     ],
     expected_failed_checks=_cannot_apply,
 )
+# scikit-learn's checks fit with a few iterations, ending at max_iter on
+# purpose; test_convergence_warning_when_max_iter_ends_the_fit checks the warning.
+@pytest.mark.filterwarnings("ignore:GD(Regressor|Classifier) stopped at max_iter")
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
@@ -115,7 +113,8 @@ def test_binary_softmax_is_logistic_on_the_difference():
 
 def test_hinge_one_vs_rest_is_k_binary_fits():
     X, y = _standard_classification(3, 4)
-    ovr = GDClassifier("hinge", learning_rate=0.05, max_iter=200, tol=None).fit(X, y)
+    with pytest.warns(ConvergenceWarning, match="max_iter=200"):  # tol=None: a fixed 200 epochs
+        ovr = GDClassifier("hinge", learning_rate=0.05, max_iter=200, tol=None).fit(X, y)
     assert ovr.coef_.shape == (3, X.shape[1]) and ovr.intercept_.shape == (3,)
     for c in range(3):
         one = descend.fit(X, (y == c).astype(float), loss="hinge", learning_rate=0.05, max_iter=200, tol=None,
@@ -140,6 +139,8 @@ def test_string_labels_and_float32():
     assert reg.coef_.dtype == np.float32 and reg.predict(X32).dtype == np.float32
 
 
+# Rows sum to one at any iterate: a short fit, ending at max_iter on purpose.
+@pytest.mark.filterwarnings("ignore:GD(Regressor|Classifier) stopped at max_iter")
 def test_predict_proba_rows_sum_to_one():
     X, y = load_iris(return_X_y=True)
     clf = GDClassifier(max_iter=200).fit(StandardScaler().fit_transform(X), y)
@@ -157,6 +158,8 @@ def test_pipeline_and_grid_search():
     assert search.best_estimator_.score(X, y) > 0.8
 
 
+# Identical predictions at any iterate: short fits, ending at max_iter on purpose.
+@pytest.mark.filterwarnings("ignore:GD(Regressor|Classifier) stopped at max_iter")
 def test_clone_and_pickle_give_identical_predictions():
     X, y = make_regression(n_samples=200, n_features=4, noise=1.0, random_state=1)
     reg = GDRegressor(method="sgd", learning_rate=0.01, max_iter=20, random_state=7).fit(X, y)
@@ -216,6 +219,8 @@ def test_early_stopping_keeps_the_best_validation_score():
         GDClassifier(early_stopping=True, validation_fraction=1.5).fit(X, y)
 
 
+# The same weights give the same iterates: short fits, ending at max_iter on purpose.
+@pytest.mark.filterwarnings("ignore:GD(Regressor|Classifier) stopped at max_iter")
 def test_class_weight_balanced_is_its_sample_weights():
     X, y = _standard_classification(2, 9)
     keep = (y == 1) | (np.arange(len(y)) % 3 == 0)  # imbalance

@@ -36,6 +36,8 @@ import scipy.special
 import descend
 from descend import reference
 
+from conftest import textbook_problem
+
 F64 = np.dtype(np.float64)
 F32 = np.dtype(np.float32)
 
@@ -96,7 +98,7 @@ def assert_matches_reference(res, ref, rtol, *, start=None):
 
 # (method, batch_size): sgd, and minibatch with 1 (== sgd), 7, 32 and a
 # batch larger than every n below (one batch per epoch == batch's gradient).
-METHODS = [
+METHOD_BATCH_SIZES = [
     pytest.param(("batch", 32), id="batch"),
     pytest.param(("sgd", 32), id="sgd"),
     pytest.param(("minibatch", 1), id="mb1"),
@@ -138,7 +140,7 @@ def _scenarios():
 @pytest.mark.parametrize("scenario", _scenarios())
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @pytest.mark.parametrize("loss", ["squared", "logistic"])
-@pytest.mark.parametrize("method_bs", METHODS)
+@pytest.mark.parametrize("method_bs", METHOD_BATCH_SIZES)
 def test_fit_matches_reference(method_bs, loss, dtype, scenario):
     method, batch_size = method_bs
     n, d = scenario["shape"]
@@ -579,17 +581,19 @@ def _classic(X, y, theta, learning_rate, num_iterations):
 
 
 def test_gradient_descent_textbook_example():
-    X = np.array([[1, 2], [1, 3], [1, 4]], dtype=float)
-    y = np.array([2, 5, 9], dtype=float)
-    theta = np.zeros(2)
-    expected = _classic(X, y, theta, 0.01, 1000)
-    got = descend.gradient_descent(X, y, theta, 0.01, 1000)
+    # tests/data/known_answers.txt: the C++ tests run the same example.
+    X, y, theta, lr, num_iterations = textbook_problem()
+    theta_before = theta.copy()
+    expected = _classic(X, y, theta, lr, num_iterations)
+    got = descend.gradient_descent(X, y, theta, lr, num_iterations)
     assert got.shape == (2,) and got.dtype == np.float64
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=0)
     assert np.abs(got).min() > 0.1  # it moved
-    np.testing.assert_array_equal(theta, 0.0)  # the input is untouched
+    np.testing.assert_array_equal(theta, theta_before)  # the input is untouched
     # Integer inputs, as the textbook types them, give the same float64 result.
-    got_int = descend.gradient_descent([[1, 2], [1, 3], [1, 4]], [2, 5, 9], [0, 0], 0.01, 1000)
+    ints = [a.astype(int) for a in (X, y, theta)]
+    assert all(np.array_equal(i, a) for i, a in zip(ints, (X, y, theta)))
+    got_int = descend.gradient_descent(*(i.tolist() for i in ints), lr, num_iterations)
     assert got_int.dtype == np.float64
     np.testing.assert_allclose(got_int, expected, rtol=1e-12, atol=0)
 

@@ -13,12 +13,12 @@ scale (rtol 1e-5), not to 1e-12.
 
 from __future__ import annotations
 
-import zlib
-
 import numpy as np
 import pytest
 
 from descend import optim, reference, schedules
+
+from conftest import seed_of
 
 CLASSES = {
     "gd": optim.GD,
@@ -50,11 +50,6 @@ CASES = [(name, "default") for name in CLASSES] + [(name, "custom") for name in 
 DTYPES = pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
 
 N_STEPS = 50
-
-
-def seed_of(*parts) -> int:
-    """A fixed seed per test case (hash() of a str changes between runs)."""
-    return zlib.crc32(repr(parts).encode())
 
 
 def assert_close(actual, expected, dtype, err_msg=""):

@@ -23,7 +23,7 @@ import pytest
 
 import descend
 
-METHODS = ["batch", "sgd", "minibatch"]
+from conftest import METHODS
 
 
 def _regression(seed=0, n=300, d=6, dtype=np.float64):
@@ -38,12 +38,6 @@ def _classification(seed=0, n=300, d=6):
     X = rng.standard_normal((n, d))
     y = (X @ rng.standard_normal(d) + 0.3 * rng.standard_normal(n) > 0).astype(np.float64)
     return X, y
-
-
-@pytest.fixture
-def restore_threads():
-    yield
-    descend.set_num_threads(None)
 
 
 # ---------------------------------------------------------------------------

@@ -327,12 +327,6 @@ def test_gradient_descent_validates_even_with_zero_iterations(args, match):
 # descend.set_num_threads
 
 
-@pytest.fixture
-def restore_threads():
-    yield
-    descend.set_num_threads(None)
-
-
 @pytest.mark.parametrize(
     "n, exc",
     [

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "testing.hpp"
@@ -266,6 +267,97 @@ void an_exception_from_poll_ends_a_shuffled_epoch() {
   CHECK(std::all_of(coef.begin(), coef.end(), [](double c) { return c == 0.0; }));
 }
 
+// Rosenbrock from the known-answer file (tests/test_minimize.py runs the
+// same problem through descend.minimize): Adam steps on the analytic
+// gradient until ||g|| <= gtol reach the analytic optimum (1, 1).
+void rosenbrock_with_adam() {
+  std::vector<double> x = descend_test::known_answer("rosenbrock.x0");
+  const auto& x_star = descend_test::known_answer("rosenbrock.x_star");
+  const double gtol = descend_test::known_scalar("rosenbrock.gtol");
+  const int max_iter = static_cast<int>(descend_test::known_scalar("rosenbrock.max_iter"));
+  descend::Optimizer<double> adam(descend::Adam{}, 2,
+                                  descend::Schedule::constant(descend_test::known_scalar("rosenbrock.adam_learning_rate")));
+  auto f = [](const std::vector<double>& p) {
+    return (1 - p[0]) * (1 - p[0]) + 100 * (p[1] - p[0] * p[0]) * (p[1] - p[0] * p[0]);
+  };
+  std::vector<double> g(2);
+  int nit = 0;
+  for (;; ++nit) {
+    g[0] = -2 * (1 - x[0]) - 400 * x[0] * (x[1] - x[0] * x[0]);
+    g[1] = 200 * (x[1] - x[0] * x[0]);
+    if (std::hypot(g[0], g[1]) <= gtol || nit == max_iter) break;
+    adam.step(x, g);
+  }
+  CHECK(nit < max_iter);
+  CHECK(x_star.size() == 2 && x_star[0] == 1.0 && x_star[1] == 1.0);
+  CHECK(std::fabs(x[0] - x_star[0]) <= 1e-4 && std::fabs(x[1] - x_star[1]) <= 1e-4);
+  CHECK(f(x) < 1e-10);
+}
+
+// The ill-conditioned quadratic x.A x / 2 - b.x from the known-answer file
+// (tests/conftest.py builds the same A): A = Q diag(lambda) Q, Q the
+// reflection along u, lambda_j = cond^(j / (d - 1)). Nesterov at lr =
+// 1/lambda_max with momentum (sqrt(cond) - 1) / (sqrt(cond) + 1) reaches
+// ||g|| <= gtol, so ||x - x*|| <= gtol / lambda_min; plain gd at the same
+// rate does not within as many steps.
+void ill_conditioned_quadratic_with_nesterov() {
+  const auto& u = descend_test::known_answer("ill_conditioned.u");
+  const auto& b = descend_test::known_answer("ill_conditioned.b");
+  const double cond = descend_test::known_scalar("ill_conditioned.cond");
+  const double gtol = descend_test::known_scalar("ill_conditioned.gtol");
+  const int max_iter = static_cast<int>(descend_test::known_scalar("ill_conditioned.max_iter"));
+  const size_t d = u.size();
+  CHECK(b.size() == d && d >= 2);
+  std::vector<double> lambda(d);
+  for (size_t j = 0; j < d; ++j) lambda[j] = std::pow(cond, double(j) / double(d - 1));
+  double uu = 0.0;
+  for (double v : u) uu += v * v;
+  auto reflect = [&](std::vector<double> v) {  // Q v = v - 2 u (u.v) / (u.u)
+    double uv = 0.0;
+    for (size_t j = 0; j < d; ++j) uv += u[j] * v[j];
+    for (size_t j = 0; j < d; ++j) v[j] -= 2.0 * u[j] * uv / uu;
+    return v;
+  };
+  auto gradient = [&](const std::vector<double>& x) {  // A x - b
+    std::vector<double> g = reflect(x);
+    for (size_t j = 0; j < d; ++j) g[j] *= lambda[j];
+    g = reflect(g);
+    for (size_t j = 0; j < d; ++j) g[j] -= b[j];
+    return g;
+  };
+  std::vector<double> x_star = reflect(b);
+  for (size_t j = 0; j < d; ++j) x_star[j] /= lambda[j];
+  x_star = reflect(x_star);
+  auto norm = [](const std::vector<double>& v) {
+    double s = 0.0;
+    for (double e : v) s += e * e;
+    return std::sqrt(s);
+  };
+  CHECK(norm(gradient(x_star)) <= 1e-12 * norm(b));
+
+  auto run = [&](const descend::UpdateRule& rule, int most) {
+    descend::Optimizer<double> opt(rule, static_cast<descend::index_t>(d), descend::Schedule::constant(1.0 / lambda[d - 1]));
+    std::vector<double> x(d, 0.0);
+    int nit = 0;
+    for (;; ++nit) {
+      const auto g = gradient(x);
+      if (norm(g) <= gtol || nit == most) break;
+      opt.step(x, g);
+    }
+    return std::make_pair(x, nit);
+  };
+  descend::Nesterov nesterov;
+  nesterov.momentum = (std::sqrt(cond) - 1) / (std::sqrt(cond) + 1);
+  const auto [x, nit] = run(nesterov, max_iter);
+  CHECK(nit < max_iter);
+  CHECK(norm(gradient(x)) <= gtol);
+  std::vector<double> err(d);
+  for (size_t j = 0; j < d; ++j) err[j] = x[j] - x_star[j];
+  CHECK(norm(err) <= gtol / lambda[0] * (1 + 1e-6));
+  const auto gd = run(descend::GD{}, nit);  // the momentum matters
+  CHECK(gd.second == nit && norm(gradient(gd.first)) > gtol);
+}
+
 }  // namespace
 
 int main() {
@@ -279,5 +371,7 @@ int main() {
   gradient_descent_is_the_textbook_loop();
   messages_are_pythons();
   an_exception_from_poll_ends_a_shuffled_epoch();
+  rosenbrock_with_adam();
+  ill_conditioned_quadratic_with_nesterov();
   return descend_test::finish();
 }

@@ -54,25 +54,33 @@ void logistic_loss_grad_by_hand() {
 }
 
 void textbook_loop_matches_the_numpy_loop() {
-  // theta <- theta - lr (2/m) X^T (X theta - y), written out.
-  double t0 = 0.0, t1 = 0.0;
-  for (int it = 0; it < 1000; ++it) {
+  // theta <- theta - lr (2/m) X^T (X theta - y), written out, from the
+  // known-answer file's theta0, lr and iteration count (tests/test_fit.py
+  // runs the same example).
+  const auto& theta0 = descend_test::known_answer("textbook.theta0");
+  const double lr = descend_test::known_scalar("textbook.learning_rate");
+  const int iterations = static_cast<int>(descend_test::known_scalar("textbook.num_iterations"));
+  CHECK(textbook_X.size() == 6 && textbook_y.size() == 3 && theta0.size() == 2);
+  double t0 = theta0[0], t1 = theta0[1];
+  for (int it = 0; it < iterations; ++it) {
     double g0 = 0.0, g1 = 0.0;
     for (int i = 0; i < 3; ++i) {
       const double r = textbook_X[2 * i] * t0 + textbook_X[2 * i + 1] * t1 - textbook_y[i];
       g0 += r * textbook_X[2 * i];
       g1 += r * textbook_X[2 * i + 1];
     }
-    t0 -= 0.01 * (2.0 / 3.0) * g0;
-    t1 -= 0.01 * (2.0 / 3.0) * g1;
+    t0 -= lr * (2.0 / 3.0) * g0;
+    t1 -= lr * (2.0 / 3.0) * g1;
   }
+  CHECK(std::fabs(t0 - theta0[0]) > 0.1 && std::fabs(t1 - theta0[1]) > 0.1);  // the loop moved
   descend::FitOptions o;
-  o.learning_rate = descend::Schedule::constant(0.01);
+  o.learning_rate = descend::Schedule::constant(lr);
   o.stopping.tol.reset();
-  std::vector<double> coef = {0.0, 0.0};
+  o.stopping.max_iter = iterations;
+  std::vector<double> coef = theta0;
   double intercept = 0.0;
   const auto report = descend::fit(textbook(), coef.data(), &intercept, o);
-  CHECK(report.n_iter == 1000 && report.status == descend::Status::MaxIter);
+  CHECK(report.n_iter == iterations && report.status == descend::Status::MaxIter);
   CHECK(near(coef[0], t0, 1e-12));
   CHECK(near(coef[1], t1, 1e-12));
 }
