@@ -28,7 +28,10 @@ import scipy.special  # noqa: E402
 # it (test_cpp.py) still runs when the extension does not import.
 
 # The three kinds of gradient descent, the update rules and the losses
-# (DESIGN.md §2). Plain tuples for now.
+# (DESIGN.md §2): the tests' own statement of them, written once here;
+# test_one_owner.py checks that the core's lists (descend._core.METHODS,
+# OPTIMIZERS, LOSSES) say the same, so a rule cannot drop out of the core
+# and silently out of the parametrised tests with it.
 METHODS = ("batch", "sgd", "minibatch")
 OPTIMIZERS = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
 LOSSES = ("squared", "logistic", "hinge", "huber", "softmax")

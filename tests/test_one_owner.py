@@ -15,6 +15,8 @@ import descend
 from descend import _core, optim, reference
 from descend._defaults import FIT, HYPER_PARAMS, RULES
 
+from conftest import LOSSES, METHODS, OPTIMIZERS
+
 RULE_CLASSES = {cls.name: cls for cls in (optim.GD, optim.Momentum, optim.Nesterov, optim.Adagrad,
                                           optim.RMSprop, optim.Adam, optim.AdamW)}
 
@@ -28,13 +30,14 @@ def _defaults(fn) -> dict:
 
 
 def test_the_python_classes_cover_exactly_the_cores_rules():
+    assert _core.OPTIMIZERS == OPTIMIZERS
     assert tuple(RULE_CLASSES) == _core.OPTIMIZERS
     assert tuple(optim._BY_NAME) == _core.OPTIMIZERS
 
 
 @pytest.mark.parametrize("kind, names, known", [
-    ("loss", _core.LOSSES, ("squared", "logistic", "hinge", "huber", "softmax")),
-    ("method", _core.METHODS, ("batch", "sgd", "minibatch")),
+    ("loss", _core.LOSSES, LOSSES),
+    ("method", _core.METHODS, METHODS),
 ])
 def test_unknown_names_list_the_cores_choices(kind, names, known):
     assert names == known
