@@ -28,6 +28,7 @@
 #include <variant>
 #include <vector>
 
+#include "buffer.hpp"
 #include "config.hpp"
 #include "errors.hpp"
 #include "schedules.hpp"
@@ -368,7 +369,7 @@ class Optimizer {
   Schedule lr_;
   index_t size_;
   int n_threads_;
-  std::vector<T> state_[2];
+  detail::Buffer<T> state_[2];
   long long t_ = 0;
 };
 
