@@ -67,7 +67,7 @@ def _n_classes(y: np.ndarray, coef0: object, name: str = "coef0") -> int:
         if len(shape) != 2:
             raise ValueError(f"{name} must have shape (n_features, n_classes) for loss='softmax', got {shape}")
         return int(shape[1])
-    top = float(np.max(y))
+    top = float(np.max(y)) if y.size else 0.0  # empty data: the core names the problem
     return int(top) + 1 if np.isfinite(top) and top >= 1 else 2
 
 
@@ -392,10 +392,10 @@ def gradient_descent(X: Any, y: Any, theta: Any, learning_rate: float, num_itera
     the learning rate is too large.
     """
     X = as_matrix(X)
-    n, d = X.shape
+    d = X.shape[1]
     out_shape = np.shape(theta)
     coef = as_vector(_column(theta), "theta", X.dtype, d, "the number of columns of X").copy()
-    y = as_vector(_column(y), "y", X.dtype, n, "the number of rows of X")
+    y = as_vector(_column(y), "y", X.dtype)
     # The core checks theta's finiteness, num_iterations >= 0, the learning
     # rate's value and X and y before any step; this call is the whole run.
     _core.gradient_descent(X, y, coef, as_float(learning_rate, "learning_rate"),
