@@ -101,18 +101,75 @@ inline Schedule schedule_from_py(const py::handle& lr) {
   return Schedule::constant(lr.cast<double>());
 }
 
-/// Calls f(T{}) for X's dtype, float32 or float64.
-template <class F>
-decltype(auto) dispatch_dtype(const py::array& X, F&& f) {
-  if (has_dtype<float>(X)) return f(float{});
-  if (has_dtype<double>(X)) return f(double{});
-  throw py::type_error("X must have dtype float32 or float64, got " + std::string(py::str(X.dtype())));
+/// The array whose dtype is X's: X itself, or a sparse X's values.
+inline py::array x_values(const py::object& X) {
+  if (py::isinstance<py::tuple>(X)) return X.cast<py::tuple>()[1].cast<py::array>();
+  return X.cast<py::array>();
 }
 
-/// The dataset over X, y and sample_weight, all of X's dtype.
+/// Calls f(T{}) for X's dtype, float32 or float64 (a sparse X's values').
+template <class F>
+decltype(auto) dispatch_dtype(const py::object& X, F&& f) {
+  const py::array values = x_values(X);
+  if (has_dtype<float>(values)) return f(float{});
+  if (has_dtype<double>(values)) return f(double{});
+  throw py::type_error("X must have dtype float32 or float64, got " + std::string(py::str(values.dtype())));
+}
+
+/// A 1-D contiguous index array of X (int32 or int64), with its length.
+template <class I>
+const I* index_array(const py::array& a, const char* name) {
+  if (a.ndim() != 1 || !(a.flags() & py::array::c_style))
+    throw py::value_error(std::string(name) + " must be a 1-D contiguous array");
+  return static_cast<const I*>(a.data());
+}
+
+/// A sparse X as the Python layer passes it, ("csr" | "csc", data,
+/// indices, indptr, rows, cols): scipy's own arrays, used in place. The
+/// arrays' lengths are checked here (the core sees pointers only); what
+/// they hold (indptr's order, the indices' range) is the core's check.
 template <class T>
-Dataset<T> dataset_view(const py::array& X, const py::object& y, const py::object& sample_weight) {
-  return {matrix_view<T>(X), vector_view<T>(y, "y"), vector_view<T>(sample_weight, "sample_weight")};
+SparseView<T> sparse_view(const py::tuple& spec) {
+  const std::string format = spec[0].cast<std::string>();
+  const py::array data = spec[1].cast<py::array>(), indices = spec[2].cast<py::array>(),
+                  indptr = spec[3].cast<py::array>();
+  const index_t rows = spec[4].cast<index_t>(), cols = spec[5].cast<index_t>();
+  require_dtype<T>(data, "X.data");
+  if (data.ndim() != 1 || !(data.flags() & py::array::c_style))
+    throw py::value_error("X.data must be a 1-D contiguous array");
+  const SparseFormat f = format == "csc" ? SparseFormat::CSC : SparseFormat::CSR;
+  const index_t major = f == SparseFormat::CSR ? rows : cols;
+  if (indptr.size() != major + 1)
+    throw py::value_error("X.indptr has " + std::to_string(indptr.size()) + " entries; a " + format + " matrix of " +
+                          std::to_string(major) + (f == SparseFormat::CSR ? " rows" : " columns") + " needs " +
+                          std::to_string(major + 1));
+  auto make = [&](auto zero) {
+    using I = decltype(zero);
+    if (!py::isinstance<py::array_t<I>>(indices) || !py::isinstance<py::array_t<I>>(indptr))
+      throw py::type_error("X.indices and X.indptr must have one integer dtype, int32 or int64");
+    const I* ptr = index_array<I>(indptr, "X.indptr");
+    const I* idx = index_array<I>(indices, "X.indices");
+    const index_t nnz = major >= 0 && ptr[major] > 0 ? index_t(ptr[major]) : 0;
+    if (indices.size() < nnz || data.size() < nnz)
+      throw py::value_error("X.indptr ends at " + std::to_string(nnz) + " but X.indices has " +
+                            std::to_string(indices.size()) + " entries and X.data " + std::to_string(data.size()));
+    return SparseView<T>::make(f, rows, cols, static_cast<const T*>(data.data()), idx, ptr);
+  };
+  if (py::isinstance<py::array_t<std::int64_t>>(indptr)) return make(std::int64_t{});
+  if (py::isinstance<py::array_t<std::int32_t>>(indptr)) return make(std::int32_t{});
+  throw py::type_error("X.indptr must have dtype int32 or int64, got " + std::string(py::str(indptr.dtype())));
+}
+
+/// The dataset over X (dense or sparse), y and sample_weight, all of X's dtype.
+template <class T>
+Dataset<T> dataset_view(const py::object& X, const py::object& y, const py::object& sample_weight) {
+  Dataset<T> data{{}, vector_view<T>(y, "y"), vector_view<T>(sample_weight, "sample_weight"), {}};
+  if (py::isinstance<py::tuple>(X)) {
+    data.sparse = sparse_view<T>(X.cast<py::tuple>());
+  } else {
+    data.X = matrix_view<T>(X.cast<py::array>());
+  }
+  return data;
 }
 
 }  // namespace descend::bindings

@@ -8,7 +8,7 @@ namespace descend::bindings {
 
 namespace {
 
-double loss_grad(const py::array& X, const py::object& y, const py::array& coef,
+double loss_grad(const py::object& X, const py::object& y, const py::array& coef,
                  const py::array& intercept, const std::string& loss, double delta,
                  index_t n_classes, const py::object& sample_weight, double l2,
                  const py::array& out, const py::array& out_intercept, bool check_finite) {

@@ -41,7 +41,7 @@ Observer<T> make_observer(const py::object& callback) {
   return obs;
 }
 
-py::dict fit(const py::array& X, const py::object& y, const py::array& coef, const py::array& intercept,
+py::dict fit(const py::object& X, const py::object& y, const py::array& coef, const py::array& intercept,
              const py::object& sample_weight, const py::object& callback, const py::kwargs& kwargs) {
   return dispatch_dtype(X, [&](auto zero) {
     using T = decltype(zero);
@@ -73,7 +73,7 @@ py::dict fit(const py::array& X, const py::object& y, const py::array& coef, con
 
 // descend.gradient_descent: positional arguments and no report, so the
 // call costs little next to a tiny problem's run.
-void gradient_descent(const py::array& X, const py::object& y, const py::array& theta, double learning_rate,
+void gradient_descent(const py::object& X, const py::object& y, const py::array& theta, double learning_rate,
                       index_t num_iterations) {
   dispatch_dtype(X, [&](auto zero) {
     using T = decltype(zero);

@@ -13,29 +13,30 @@ import operator
 
 import numpy as np
 
+from ._sparse import SparseX, as_sparse, is_sparse
+
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _MAX_SEED = 2**64 - 1
 
 
-def _is_sparse(a: object) -> bool:
-    return type(a).__module__.startswith("scipy.sparse")
-
-
 def _numeric_array(a: object, name: str) -> np.ndarray:
-    if _is_sparse(a):
-        raise TypeError(f"{name} is a sparse matrix; descend needs a dense array (call .toarray())")
+    if is_sparse(a):
+        raise TypeError(f"{name} is a sparse matrix; it must be a dense array (call .toarray())")
     arr = np.asarray(a)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold real numbers, got an array of dtype {arr.dtype}")
     return arr
 
 
-def as_matrix(X: object, name: str = "X") -> np.ndarray:
-    """X as a 2-D float32/float64 array, in place when C- or F-contiguous.
+def as_matrix(X: object, name: str = "X") -> np.ndarray | SparseX:
+    """X as a 2-D float32/float64 array, in place when C- or F-contiguous,
+    or a scipy.sparse X as the core's SparseX (see descend._sparse).
 
     Integer and bool X become float64 (as NumPy does); any other strides
     are copied once into C order.
     """
+    if is_sparse(X):
+        return as_sparse(X, name)
     arr = _numeric_array(X, name)
     if arr.ndim != 2:
         hint = " (use X.reshape(-1, 1) for a single feature)" if arr.ndim == 1 else ""

@@ -20,6 +20,7 @@
 #include "penalties.hpp"
 #include "rows.hpp"
 #include "simd.hpp"
+#include "sparse_gradient.hpp"
 #include "validation.hpp"
 
 namespace descend {
@@ -28,10 +29,13 @@ namespace detail {
 /// Scratch space reused across calls so an iteration allocates nothing.
 struct GradientWorkspace {
   std::vector<double> partials;  // per chunk: its (d + 1) k gradient sums, then its loss sum
+  SparsePartition sparse_part;   // sparse CSR X: the chunks by non-zeros, remembered
+  std::vector<double> predictions;  // sparse CSC X: the rows' predictions
 
   /// Sizes the scratch for calls over up to `rows` rows of `features`
   /// features with `outputs` predictions per row.
   void reserve(index_t rows, index_t features, index_t outputs) {
+    if (rows <= 0) return;
     const Partition p = make_partition(rows, features * outputs);
     if (p.chunks > 1) partials.reserve(static_cast<size_t>(p.chunks * ((features + 1) * outputs + 1)));
   }
@@ -359,6 +363,15 @@ DESCEND_INLINE double chunk_sum(const Dataset<T>& data, const Rows& rows, index_
 template <class T, class Loss, class Rows>
 double sum_loss_grad(const Dataset<T>& data, const Rows& rows, const T* coef, const Loss& loss,
                      double* g, int n_threads, GradientWorkspace& ws) {
+  if (data.is_sparse()) {
+    return data.sparse.visit([&](const auto* indices, const auto* indptr) {
+      // CSC runs over all rows only (batch work); the solver gives
+      // mini-batches a CSR copy.
+      if (data.sparse.format == SparseFormat::CSC)
+        return csc_loss_grad(data, indices, indptr, coef, loss, g, n_threads, ws.predictions);
+      return csr_loss_grad(data, indices, indptr, rows, coef, loss, g, n_threads, ws.sparse_part, ws.partials);
+    });
+  }
   const index_t k = loss_outputs(loss);
   const index_t n_grad = (data.features() + 1) * k;
   // One chunk: straight to it, past the partition's bookkeeping, which

@@ -8,7 +8,10 @@
 
 #include <chrono>
 #include <cmath>
+#include <numeric>
+#include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "errors.hpp"
@@ -18,6 +21,7 @@
 #include "optimizers.hpp"
 #include "penalties.hpp"
 #include "random.hpp"
+#include "sparse_sgd.hpp"
 #include "schedules.hpp"
 #include "step_size.hpp"
 #include "stopping.hpp"
@@ -108,7 +112,7 @@ struct RunState {
   // Whether row_update can stand in for objective_grad + update on a
   // one-row batch of rows_of.
   bool fuses_rows(const Dataset<T>& rows_of) const {
-    return layout.outputs == 1 && rows_of.X.layout == Layout::RowMajor &&
+    return !rows_of.is_sparse() && layout.outputs == 1 && rows_of.X.layout == Layout::RowMajor &&
            n_params < detail::parallel_update_min;
   }
 
@@ -251,12 +255,62 @@ bool overlap_gather(const RunState<T>& st, index_t batch_size) {
          !worth_threading(batch_size * width, make_partition(batch_size, width).chunks, st.n_threads);
 }
 
+// sgd and minibatch over a sparse (CSR) X: every batch is the
+// permutation's rows read in place (RowList). Plain gd takes O(non-zeros)
+// per update (sparse_sgd.hpp); the stateful rules keep their exact dense
+// semantics, an O(d) update each (their state moves every coordinate).
+template <class T, class Rule>
+Status run_sparse_epochs(RunState<T>& st, const Rule& rule, index_t batch_size, FitReport& report,
+                         const Observer<T>* obs) {
+  StoppingMonitor monitor(st.opt.stopping);
+  PollTimer<T> timer(obs);
+  const index_t n = st.data.rows();
+  const index_t batches = (n + batch_size - 1) / batch_size;
+  std::vector<index_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), index_t{0});
+  Random rng(st.opt.seed);
+  return st.data.sparse.visit([&](const auto* indices, const auto* indptr) {
+    return visit_loss(st.opt.loss, [&](const auto& loss) {
+      constexpr bool lazy = std::is_same_v<Rule, GD>;
+      std::optional<LazySparseGD<T>> gd;
+      if constexpr (lazy) gd.emplace(st.data.features(), st.layout.outputs, st.opt.l2, st.opt.l1, st.opt.fit_intercept);
+      for (index_t epoch = 0; epoch < st.opt.stopping.max_iter; ++epoch) {
+        if (st.opt.shuffle) shuffled_order(order, rng);
+        double sum = 0.0, grad_norm = 0.0;
+        if constexpr (lazy) gd->begin_epoch(st.theta.data(), batches);
+        for (index_t b = 0; b < batches; ++b) {
+          const index_t start = b * batch_size;
+          const RowList rows{order.data() + start, std::min(batch_size, n - start)};
+          const double lr = st.opt.learning_rate.at(st.steps);
+          if constexpr (lazy) {
+            ++st.steps;
+            sum += gd->step(st.data, indices, indptr, rows, loss, lr, b + 1 == batches, &grad_norm);
+          } else {
+            sum += st.objective_grad(loss, st.data, rows);
+            st.update(rule, lr);
+          }
+          timer.tick(rows.count * st.layout.outputs);
+        }
+        if constexpr (lazy) {
+          sum += gd->end_epoch(st.theta.data());
+        } else {
+          grad_norm = st.grad_norm();
+        }
+        const Status s = record(st, monitor, report, obs, sum / double(batches), grad_norm);
+        if (s != Status::Running) return s;
+      }
+      return Status::MaxIter;
+    });
+  });
+}
+
 // sgd is minibatch with batch_size 1. A shuffled epoch runs over blocks
 // of the permutation gathered into contiguous memory (gather.hpp); a
 // block holds whole batches, so the batches are those of the permutation.
 template <class T, class Rule>
 Status run_epochs(RunState<T>& st, const Rule& rule, index_t batch_size, FitReport& report,
                   const Observer<T>* obs) {
+  if (st.data.is_sparse()) return run_sparse_epochs(st, rule, batch_size, report, obs);
   StoppingMonitor monitor(st.opt.stopping);
   PollTimer<T> timer(obs);
   const index_t n = st.data.rows();
@@ -342,7 +396,13 @@ FitReport fit(const Dataset<T>& data, T* coef, T* intercept, const FitOptions& o
   detail::validate_targets(data.y, options.loss);
   const FitOptions opt = detail::resolve_learning_rate(data, options);
 
-  detail::RunState<T> st(data, opt, coef, intercept);
+  // sgd and minibatch read a sparse X one row at a time: a CSC X is copied
+  // to CSR once (batch methods use it as it is).
+  detail::CsrCopy<T> csr;
+  Dataset<T> rows_data = data;
+  if (data.is_sparse() && data.sparse.format == SparseFormat::CSC && opt.method != Method::Batch)
+    rows_data.sparse = csr.of(data.sparse);
+  detail::RunState<T> st(rows_data, opt, coef, intercept);
   detail::validate_start(st.theta.data(), st.layout, "coef0", "intercept0");
   FitReport report;
   report.learning_rate = opt.learning_rate.eta0;
@@ -353,13 +413,13 @@ FitReport fit(const Dataset<T>& data, T* coef, T* intercept, const FitOptions& o
       [&](const auto& rule) {
         switch (opt.method) {
           case Method::Batch:
-            st.ws.reserve(data.rows(), data.features(), st.layout.outputs);
+            if (!data.is_sparse()) st.ws.reserve(data.rows(), data.features(), st.layout.outputs);
             return visit_loss(opt.loss, [&](const auto& loss) {
               return detail::run_batch(st, rule, loss, report, observer);
             });
           case Method::SGD: return detail::run_epochs(st, rule, index_t{1}, report, observer);
           case Method::MiniBatch:
-            st.ws.reserve(opt.batch_size, data.features(), st.layout.outputs);
+            if (!data.is_sparse()) st.ws.reserve(opt.batch_size, data.features(), st.layout.outputs);
             return detail::run_epochs(st, rule, opt.batch_size, report, observer);
         }
         return Status::MaxIter;

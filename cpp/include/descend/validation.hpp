@@ -45,18 +45,47 @@ void check_finite_vector(Span<const T> v, const char* name, int n_threads) {
     invalid(name, " contains NaN or infinity; remove or impute those values");
 }
 
+// A sparse X's arrays must describe a matrix: indptr starts at 0, never
+// decreases and ends at nnz; every index names a row/column of the
+// matrix; the values are finite (when check_finite). Hand-built arrays
+// that break this would read out of bounds, so this is never skipped
+// (check_finite skips the values' pass only).
+template <class T>
+void validate_sparse(const SparseView<T>& m, bool check_finite, int n_threads) {
+  const char* major = m.format == SparseFormat::CSR ? "rows" : "columns";
+  const char* minor = m.format == SparseFormat::CSR ? "columns" : "rows";
+  if (m.rows < 0 || m.cols < 0) invalid("X has a negative shape (", m.rows, ", ", m.cols, ")");
+  m.visit([&](const auto* indices, const auto* indptr) {
+    if (indptr == nullptr) invalid("X.indptr is missing");
+    if (indptr[0] != 0) invalid("X.indptr must start at 0, got ", index_t(indptr[0]));
+    for (index_t i = 0; i < m.major(); ++i)
+      if (indptr[i + 1] < indptr[i])
+        invalid("X.indptr must not decrease: indptr[", i + 1, "] = ", index_t(indptr[i + 1]), " < indptr[", i,
+                "] = ", index_t(indptr[i]));
+    const index_t nnz = index_t(indptr[m.major()]);
+    if (nnz > 0 && (indices == nullptr || m.data == nullptr)) invalid("X has ", nnz, " entries but no data or indices");
+    for (index_t e = 0; e < nnz; ++e)
+      if (indices[e] < 0 || index_t(indices[e]) >= m.minor())
+        invalid("X.indices[", e, "] = ", index_t(indices[e]), " is out of range: X has ", m.minor(), " ", minor,
+                " (indptr runs over its ", major, ")");
+    if (check_finite && !all_finite(m.data, nnz, n_threads))
+      invalid("X contains NaN or infinity; remove or impute those values (or pass check_finite=False to skip this check)");
+  });
+}
+
 /// Checks shapes, finiteness (when check_finite) and sample weights.
 template <class T>
 void validate_dataset(const Dataset<T>& data, bool check_finite, int n_threads = 0) {
-  if (data.X.data == nullptr && data.X.size() > 0) invalid("X has no data");
+  if (!data.is_sparse() && data.X.data == nullptr && data.X.size() > 0) invalid("X has no data");
   if (data.rows() < 1) invalid("X is empty: it needs at least one row, got shape (", data.rows(), ", ", data.features(), ")");
   if (data.features() < 1) invalid("X needs at least one feature column, got shape (", data.rows(), ", ", data.features(), ")");
   if (data.y.size != data.rows())
     invalid("y has ", data.y.size, " entries but the number of rows of X is ", data.rows(), "; they must match");
   if (data.has_weights() && data.sample_weight.size != data.rows())
     invalid("sample_weight has ", data.sample_weight.size, " entries but the number of rows of X is ", data.rows(), "; they must match");
+  if (data.is_sparse()) validate_sparse(data.sparse, check_finite, n_threads);
   if (check_finite) {
-    if (!all_finite(data.X.data, data.X.size(), n_threads))
+    if (!data.is_sparse() && !all_finite(data.X.data, data.X.size(), n_threads))
       invalid("X contains NaN or infinity; remove or impute those values (or pass check_finite=False to skip this check)");
     check_finite_vector(data.y, "y", n_threads);
   }

@@ -1,0 +1,273 @@
+// sgd and minibatch with plain gd over a sparse (CSR) X at O(non-zeros of
+// the batch) per update, with the dense path's iterates (to rounding).
+//
+// The dense update of a batch B of m rows with step lr is
+//   theta <- S_{lr l1}((1 - lr l2) theta - lr g),  g = (1/m) sum_i a_i x_i,
+// where S is the soft-threshold. Only the coordinates the batch touches
+// have g != 0, so the coefficients are kept as theta = s v (scikit-learn's
+// wscale): the l2 shrinkage multiplies the scale s, and the gradient moves
+// the touched entries of v by -lr g / s_new. Soft-thresholds compose,
+// S_a(S_b(x)) = S_{a+b}(x), and commute with a positive scaling up to the
+// scale, S_tau(s x) = s S_{tau/s}(x), so the l1 shrinkage of every step is
+// added to one running total U (in units of v); a coordinate remembers the
+// total u_j it has seen and takes the difference when a row next touches
+// it, and every coordinate at the end of the epoch.
+//
+// The epoch's objective is the mean over its steps of the batch objective
+// at the parameters before the step, penalties included, as the dense
+// path records it. Without l1 the penalty is (l2/2) s^2 ||v||^2, with
+// ||v||^2 kept up to date as entries of v change. With l1 a coordinate's
+// value between two touches is s_t max(c - U_t, 0) (c = |v_j| + u_j), so
+// its penalty over those steps is a sum over steps of s_t (c - U_t) and
+// s_t^2 (c - U_t)^2 up to the first step where U_t reaches c: prefix sums
+// of s, s U, s^2, s^2 U, s^2 U^2 over the epoch's steps give it in
+// O(log steps) (U never decreases). All of this is per epoch: an epoch
+// starts from theta with s = 1, U = 0 and ends by writing theta back.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "dataset.hpp"
+#include "losses.hpp"
+
+namespace descend::detail {
+
+template <class T>
+class LazySparseGD {
+ public:
+  // A model with d features and k outputs per row.
+  LazySparseGD(index_t d, index_t k, double l2, double l1, bool fit_intercept)
+      : d_(d), k_(k), l2_(l2), l1_(l1), fit_intercept_(fit_intercept),
+        v_(static_cast<size_t>(d * k)), gs_(static_cast<size_t>(d * k), 0.0), b_(static_cast<size_t>(k)),
+        gb_(static_cast<size_t>(k)), stamp_(static_cast<size_t>(d), -1) {
+    if (l1_ > 0) {
+      u_.assign(static_cast<size_t>(d), 0.0);
+      last_.assign(static_cast<size_t>(d), 0);
+    }
+  }
+
+  // Starts an epoch of `steps` updates from theta = (coef, intercepts).
+  void begin_epoch(const T* theta, index_t steps) {
+    for (index_t j = 0; j < d_ * k_; ++j) v_[j] = double(theta[j]);
+    for (index_t c = 0; c < k_; ++c) b_[c] = double(theta[d_ * k_ + c]);
+    s_ = 1.0;
+    U_ = 0.0;
+    t_ = 0;
+    penalty_ = 0.0;
+    sq_ = squared_norm_v();
+    if (l1_ > 0) {
+      std::fill(u_.begin(), u_.end(), 0.0);
+      std::fill(last_.begin(), last_.end(), 0);
+      for (auto* a : {&P1_, &Q1_, &P2_, &Q2_, &R2_, &Ut_}) a->assign(static_cast<size_t>(steps + 1), 0.0);
+    }
+  }
+
+  // One update over the CSR rows `rows` (m of them) with step lr; returns
+  // the batch's data term (1/m) sum w_i loss_i at the parameters before
+  // the update. With `last`, *grad_norm receives ||g||_2 of the update's
+  // gradient over the learnt parameters (an O(d) pass, once an epoch).
+  template <class I, class Loss, class Rows>
+  double step(const Dataset<T>& data, const I* indices, const I* indptr, const Rows& rows, const Loss& loss,
+              double lr, bool last, double* grad_norm) {
+    const index_t t = t_;
+    if (l1_ > 0) record_prefix(t);
+    if (last) {
+      for (index_t j = 0; j < d_; ++j) catch_up(j, t, true);
+    }
+    const T* x = data.sparse.data;
+    const index_t m = rows.count;
+    touched_.clear();
+    std::fill(gb_.begin(), gb_.end(), 0.0);
+    double value = 0.0;
+    p_.resize(static_cast<size_t>(k_));
+    deriv_.resize(static_cast<size_t>(k_));
+    // Every prediction at the parameters before the update, so the rows'
+    // entries are caught up first and the gradient is applied after all.
+    for (index_t r = 0; r < m; ++r) {
+      const index_t i = rows.row(r);
+      const index_t e0 = index_t(indptr[i]), e1 = index_t(indptr[i + 1]);
+      for (index_t e = e0; e < e1; ++e) catch_up(index_t(indices[e]), t, true);
+    }
+    for (index_t r = 0; r < m; ++r) {
+      const index_t i = rows.row(r);
+      const index_t e0 = index_t(indptr[i]), e1 = index_t(indptr[i + 1]);
+      for (index_t c = 0; c < k_; ++c) p_[c] = 0.0;
+      for (index_t e = e0; e < e1; ++e) {
+        const double xe = double(x[e]);
+        const double* vj = v_.data() + index_t(indices[e]) * k_;
+        for (index_t c = 0; c < k_; ++c) p_[c] += xe * vj[c];
+      }
+      for (index_t c = 0; c < k_; ++c) p_[c] = s_ * p_[c] + b_[c];
+      const double w = data.weight(i);
+      if constexpr (is_multi_output<Loss>) {
+        value += w * loss.eval(p_.data(), double(data.y[i]), deriv_.data());
+      } else {
+        value += w * loss.eval(p_[0], double(data.y[i]), deriv_[0]);
+      }
+      for (index_t c = 0; c < k_; ++c) {
+        const double a = w * deriv_[c];
+        deriv_[c] = a;
+        gb_[c] += a;
+      }
+      for (index_t e = e0; e < e1; ++e) {
+        const index_t j = index_t(indices[e]);
+        if (stamp_[j] != stamp_now_) {
+          stamp_[j] = stamp_now_;
+          touched_.push_back(j);
+        }
+        const double xe = double(x[e]);
+        double* g = gs_.data() + j * k_;
+        for (index_t c = 0; c < k_; ++c) g[c] += deriv_[c] * xe;
+      }
+    }
+    const double inv_m = 1.0 / double(m);
+    if (last) *grad_norm = gradient_norm(inv_m);
+    if (l1_ <= 0) penalty_ += 0.5 * l2_ * s_ * s_ * sq_;
+    update(lr, inv_m);
+    ++stamp_now_;
+    ++t_;
+    return value * inv_m;
+  }
+
+  // Ends the epoch: every coordinate caught up, theta written back.
+  // Returns the epoch's summed penalty (one term per step).
+  double end_epoch(T* theta) {
+    if (l1_ > 0)
+      for (index_t j = 0; j < d_; ++j) catch_up(j, t_, false);
+    for (index_t j = 0; j < d_ * k_; ++j) theta[j] = static_cast<T>(s_ * v_[j]);
+    for (index_t c = 0; c < k_; ++c) theta[d_ * k_ + c] = static_cast<T>(b_[c]);
+    return penalty_;
+  }
+
+ private:
+  // Below this scale v is folded back into theta (s = 1): s shrinks by
+  // 1 - lr l2 every step and would underflow on long epochs.
+  static constexpr double min_scale = 1e-9;
+
+  double squared_norm_v() const {
+    double s = 0.0;
+    for (double x : v_) s += x * x;
+    return s;
+  }
+
+  void record_prefix(index_t t) {
+    const double s = s_, s2 = s_ * s_, U = U_;
+    Ut_[t] = U;
+    P1_[t + 1] = P1_[t] + s;
+    Q1_[t + 1] = Q1_[t] + s * U;
+    P2_[t + 1] = P2_[t] + s2;
+    Q2_[t + 1] = Q2_[t] + s2 * U;
+    R2_[t + 1] = R2_[t] + s2 * U * U;
+  }
+
+  // Brings coordinate j up to step t (l1 only; without l1 v_j is always
+  // current): its penalty over the steps since it was last current (step
+  // t too when `through`, the steps before t otherwise) and the shrinkage
+  // it has missed.
+  void catch_up(index_t j, index_t t, bool through) {
+    if (l1_ <= 0) return;
+    const index_t from = last_[j];
+    const index_t to = through ? t + 1 : t;
+    const double uj = u_[j];
+    if (from >= to && uj == U_) return;
+    double* vj = v_.data() + j * k_;
+    for (index_t c = 0; c < k_; ++c) {
+      const double cval = std::fabs(vj[c]) + uj;
+      if (from < to) {
+        // The steps of [from, to) at which the coordinate is still
+        // non-zero: U_t < cval, a prefix since U never decreases.
+        const index_t stop = index_t(std::lower_bound(Ut_.begin() + from, Ut_.begin() + to, cval) - Ut_.begin());
+        if (stop > from) {
+          const double l1_part = cval * (P1_[stop] - P1_[from]) - (Q1_[stop] - Q1_[from]);
+          const double l2_part = cval * cval * (P2_[stop] - P2_[from]) - 2.0 * cval * (Q2_[stop] - Q2_[from]) +
+                                 (R2_[stop] - R2_[from]);
+          penalty_ += l1_ * l1_part + 0.5 * l2_ * l2_part;
+        }
+      }
+      // The shrinkage it missed, up to the current total.
+      const double shrunk = std::fabs(vj[c]) - (U_ - uj);
+      vj[c] = shrunk > 0 ? std::copysign(shrunk, vj[c]) : 0.0;
+    }
+    u_[j] = U_;
+    last_[j] = std::max(from, to);
+  }
+
+  // ||g||_2 of this step's gradient: (1/m) sum a_i x_i + l2 theta over the
+  // coefficients (every coordinate is current), then the intercepts.
+  double gradient_norm(double inv_m) const {
+    double s = 0.0;
+    for (index_t j = 0; j < d_ * k_; ++j) {
+      const double g = gs_[j] * inv_m + (l2_ != 0.0 ? l2_ * s_ * v_[j] : 0.0);
+      s += g * g;
+    }
+    if (fit_intercept_)
+      for (index_t c = 0; c < k_; ++c) s += (gb_[c] * inv_m) * (gb_[c] * inv_m);
+    return std::sqrt(s);
+  }
+
+  void update(double lr, double inv_m) {
+    const double shrink = 1.0 - lr * l2_;
+    if (shrink < min_scale) {
+      // The step (nearly) zeroes the coefficients' old values: fold the
+      // scale in and take it on every coordinate, as the dense path does.
+      fold_scale();
+      for (index_t j = 0; j < d_ * k_; ++j) v_[j] = shrink * v_[j] - lr * (gs_[j] * inv_m);
+      sq_ = squared_norm_v();
+    } else {
+      const double s_new = s_ * shrink;
+      for (index_t j : touched_) {
+        double* vj = v_.data() + j * k_;
+        for (index_t c = 0; c < k_; ++c) {
+          const double old = vj[c];
+          vj[c] = old - lr * (gs_[j * k_ + c] * inv_m) / s_new;
+          sq_ += vj[c] * vj[c] - old * old;
+        }
+      }
+      s_ = s_new;
+    }
+    for (index_t j : touched_)
+      for (index_t c = 0; c < k_; ++c) gs_[j * k_ + c] = 0.0;
+    if (fit_intercept_)
+      for (index_t c = 0; c < k_; ++c) b_[c] -= lr * (gb_[c] * inv_m);
+    if (l1_ > 0) U_ += lr * l1_ / s_;
+    if (s_ < min_scale) fold_scale();
+  }
+
+  // theta = s v with s = 1: every coordinate caught up to the current
+  // step (its penalty through the previous step), v scaled, U reset.
+  void fold_scale() {
+    if (l1_ > 0) {
+      for (index_t j = 0; j < d_; ++j) catch_up(j, t_, true);
+      std::fill(u_.begin(), u_.end(), 0.0);
+    }
+    for (double& x : v_) x *= s_;
+    s_ = 1.0;
+    U_ = 0.0;
+    sq_ = squared_norm_v();
+  }
+
+  index_t d_, k_;
+  double l2_, l1_;
+  bool fit_intercept_;
+  std::vector<double> v_;   // the coefficients over the scale: theta = s v
+  std::vector<double> gs_;  // the batch's gradient sums at touched coordinates, else 0
+  std::vector<double> b_;   // the intercepts
+  std::vector<double> gb_;  // their gradient sums
+  std::vector<index_t> stamp_;   // the step that last listed coordinate j in touched_
+  index_t stamp_now_ = 0;
+  std::vector<index_t> touched_;  // the coordinates of this batch, once each
+  std::vector<double> p_, deriv_;
+  double s_ = 1.0;       // scale
+  double sq_ = 0.0;      // ||v||^2 (penalty without l1)
+  double penalty_ = 0.0; // the epoch's penalties so far
+  index_t t_ = 0;        // steps taken in this epoch
+  // l1 only:
+  double U_ = 0.0;                  // shrinkage so far, in units of v
+  std::vector<double> u_;           // the U coordinate j has seen
+  std::vector<index_t> last_;       // first step whose value coordinate j has not accounted
+  std::vector<double> P1_, Q1_, P2_, Q2_, R2_, Ut_;  // prefix sums over the epoch's steps, and U_t
+};
+
+}  // namespace descend::detail
