@@ -27,12 +27,9 @@ def _cannot_apply(estimator):
     """The checks that cannot hold for an estimator (README, "scikit-learn estimators")."""
     if estimator.method != "sgd":  # (minibatch too, once a batch is smaller than the data)
         return {}
-    return {
-        "check_sample_weight_equivalence_on_dense_data": (
-            "sgd/minibatch visit a repeated row twice an epoch, a row of weight 2 once with twice "
-            "the step: the same objective, not the same iterates"
-        ),
-    }
+    why = ("sgd/minibatch visit a repeated row twice an epoch, a row of weight 2 once with twice "
+           "the step: the same objective, not the same iterates")
+    return {f"check_sample_weight_equivalence_on_{kind}_data": why for kind in ("dense", "sparse")}
 
 
 @parametrize_with_checks(
@@ -272,3 +269,39 @@ def test_import_error_names_the_extra_without_scikit_learn():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "descend[sklearn]" in out
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+@pytest.mark.parametrize("make", [
+    pytest.param(lambda: GDClassifier(l2=1e-3), id="classifier-batch"),
+    pytest.param(lambda: GDClassifier(method="sgd", learning_rate=0.05, max_iter=5, tol=None, random_state=0),
+                 id="classifier-sgd"),
+    pytest.param(lambda: GDRegressor(method="minibatch", learning_rate=0.01, max_iter=5, tol=None, random_state=0),
+                 id="regressor-minibatch"),
+])
+@pytest.mark.filterwarnings("ignore:GD(Regressor|Classifier) stopped at max_iter")
+def test_sparse_x_fits_and_predicts_as_its_dense_twin(fmt, make):
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(11)
+    Xd = rng.standard_normal((120, 15)) * (rng.random((120, 15)) < 0.3)
+    Xs = getattr(sp, f"{fmt}_matrix")(Xd)
+    est_d, est_s = make(), make()
+    y = (Xd @ rng.standard_normal(15) > 0).astype(int) + (Xd[:, 0] > 0.5)  # 3 classes
+    if isinstance(est_d, GDRegressor):
+        y = Xd @ rng.standard_normal(15)
+    est_d.fit(Xd, y)
+    est_s.fit(Xs, y)
+    np.testing.assert_allclose(est_s.coef_, est_d.coef_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(est_s.intercept_, est_d.intercept_, rtol=1e-9, atol=1e-12)
+    if isinstance(est_d, GDClassifier):
+        np.testing.assert_array_equal(est_s.predict(Xs), est_d.predict(Xd))
+        np.testing.assert_allclose(est_s.decision_function(Xs), est_d.decision_function(Xd), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(est_s.predict_proba(Xs), est_d.predict_proba(Xd), rtol=1e-9, atol=1e-12)
+        est_d.partial_fit(Xd, y)
+        est_s.partial_fit(Xs, y)
+    else:
+        np.testing.assert_allclose(est_s.predict(Xs), est_d.predict(Xd), rtol=1e-9, atol=1e-12)
+        est_d.partial_fit(Xd, y)
+        est_s.partial_fit(Xs, y)
+    np.testing.assert_allclose(est_s.coef_, est_d.coef_, rtol=1e-9, atol=1e-12)

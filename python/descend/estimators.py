@@ -40,6 +40,8 @@ from ._fit import fit as _descend_fit
 __all__ = ["GDClassifier", "GDRegressor"]
 
 _DTYPES = [np.float64, np.float32]
+# scipy.sparse formats used in place; any other is converted by validate_data.
+_SPARSE = ("csr", "csc")
 
 
 def _seed(random_state) -> int | None:
@@ -49,6 +51,11 @@ def _seed(random_state) -> int | None:
     if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
         return int(random_state)
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+def _contiguous(X):
+    """A row subset of X as descend.fit reads it in place: C order for dense, sparse as it is."""
+    return X if hasattr(X, "tocsr") else np.ascontiguousarray(X)
 
 
 def _unit_mean(weights: np.ndarray) -> np.ndarray:
@@ -61,6 +68,11 @@ def _unit_mean(weights: np.ndarray) -> np.ndarray:
 
 class _GDBase(BaseEstimator):
     """What both estimators share: parameters, the call to descend.fit, early stopping."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # CSR and CSC X are fitted without densifying
+        return tags
 
     def _fit_options(self) -> dict:
         options = dict(
@@ -148,7 +160,7 @@ class _GDBase(BaseEstimator):
             X, y, w, test_size=self.validation_fraction, random_state=_seed(self.random_state),
             stratify=stratify,
         )
-        return np.ascontiguousarray(X_tr), y_tr, w_tr, (np.ascontiguousarray(X_va), y_va, w_va)
+        return _contiguous(X_tr), y_tr, w_tr, (_contiguous(X_va), y_va, w_va)
 
 
 class _EarlyStopping:
@@ -291,7 +303,7 @@ class GDRegressor(RegressorMixin, _GDBase):
         return self.loss
 
     def _validate(self, X, y, sample_weight, reset: bool):
-        X, y = validate_data(self, X, y, dtype=_DTYPES, y_numeric=True, reset=reset)
+        X, y = validate_data(self, X, y, dtype=_DTYPES, accept_sparse=_SPARSE, y_numeric=True, reset=reset)
         y = y.astype(X.dtype, copy=False)
         w = _unit_mean(_check_sample_weight(sample_weight, X, dtype=X.dtype))
         return X, y, w
@@ -352,7 +364,7 @@ class GDRegressor(RegressorMixin, _GDBase):
     def predict(self, X):
         """X coef_ + intercept_."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=_DTYPES, reset=False)
+        X = validate_data(self, X, dtype=_DTYPES, accept_sparse=_SPARSE, reset=False)
         return X @ self.coef_.astype(X.dtype, copy=False) + self.intercept_.astype(X.dtype)[0]
 
 
@@ -470,7 +482,7 @@ class GDClassifier(ClassifierMixin, _GDBase):
         return _unit_mean(w)
 
     def _validate(self, X, y, reset: bool):
-        X, y = validate_data(self, X, y, dtype=_DTYPES, reset=reset)
+        X, y = validate_data(self, X, y, dtype=_DTYPES, accept_sparse=_SPARSE, reset=reset)
         check_classification_targets(y)
         return X, y
 
@@ -610,7 +622,7 @@ class GDClassifier(ClassifierMixin, _GDBase):
         """X coef_.T + intercept_: shape (n,) for two classes (> 0 means
         classes_[1]), else (n, n_classes)."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=_DTYPES, reset=False)
+        X = validate_data(self, X, dtype=_DTYPES, accept_sparse=_SPARSE, reset=False)
         scores = X @ self.coef_.T.astype(X.dtype, copy=False) + self.intercept_.astype(X.dtype)
         return scores[:, 0] if scores.shape[1] == 1 else scores
 
