@@ -283,6 +283,14 @@ Status run_sparse_epochs(RunState<T>& st, const Rule& rule, index_t batch_size, 
           const RowList rows{order.data() + start, std::min(batch_size, n - start)};
           const double lr = st.opt.learning_rate.at(st.steps);
           if constexpr (lazy) {
+            // sgd's rows come in random order: their entries are asked for
+            // 16 updates ahead and the coefficients they name 4 ahead, so
+            // the loads overlap the updates in between instead of stalling
+            // each one.
+            if (batch_size == 1) {
+              if (b + 16 < batches) gd->prefetch(st.data, indices, indptr, order[b + 16], false);
+              if (b + 4 < batches) gd->prefetch(st.data, indices, indptr, order[b + 4], true);
+            }
             ++st.steps;
             sum += gd->step(st.data, indices, indptr, rows, loss, lr, b + 1 == batches, &grad_norm);
           } else {

@@ -29,6 +29,7 @@
 #include <cmath>
 #include <vector>
 
+#include "buffer.hpp"
 #include "dataset.hpp"
 #include "losses.hpp"
 
@@ -71,6 +72,10 @@ class LazySparseGD {
   template <class I, class Loss, class Rows>
   double step(const Dataset<T>& data, const I* indices, const I* indptr, const Rows& rows, const Loss& loss,
               double lr, bool last, double* grad_norm) {
+    if constexpr (!is_multi_output<Loss>) {
+      if (rows.count == 1 && l1_ <= 0 && !last && 1.0 - lr * l2_ >= min_scale)
+        return one_row(data, indices, indptr, rows.row(0), loss, lr);
+    }
     const index_t t = t_;
     if (l1_ > 0) record_prefix(t);
     if (last) {
@@ -131,6 +136,20 @@ class LazySparseGD {
     return value * inv_m;
   }
 
+  // Asks for what row i's update will read to be brought into cache: its
+  // entries (`entries`), or the coefficients they name (`coefficients`,
+  // which reads the row's indices: ask for its entries earlier).
+  template <class I>
+  void prefetch(const Dataset<T>& data, const I* indices, const I* indptr, index_t i, bool coefficients) const {
+    const index_t e0 = index_t(indptr[i]), e1 = index_t(indptr[i + 1]);
+    if (!coefficients) {
+      for (index_t e = e0; e < e1; e += 64 / sizeof(I)) DESCEND_PREFETCH(indices + e);
+      for (index_t e = e0; e < e1; e += 64 / sizeof(T)) DESCEND_PREFETCH(data.sparse.data + e);
+      return;
+    }
+    for (index_t e = e0; e < e1; ++e) DESCEND_PREFETCH(v_.data() + index_t(indices[e]) * k_);
+  }
+
   // Ends the epoch: every coordinate caught up, theta written back.
   // Returns the epoch's summed penalty (one term per step).
   double end_epoch(T* theta) {
@@ -142,6 +161,51 @@ class LazySparseGD {
   }
 
  private:
+  // step() for one row of a single-output loss without l1 (plain sgd, the
+  // common case): each entry updates v in place, in one pass, with no
+  // gradient buffer (a duplicate entry updates its coordinate twice, which
+  // adds up as the dense gradient's sum does).
+  template <class I, class Loss>
+  double one_row(const Dataset<T>& data, const I* indices, const I* indptr, index_t i, const Loss& loss, double lr) {
+    const T* x = data.sparse.data;
+    const index_t e0 = index_t(indptr[i]), e1 = index_t(indptr[i + 1]);
+    double* const v = v_.data();
+    // Four partial sums: one chain of dependent additions would cost more
+    // than the (mostly cached) loads of v.
+    double d4[4] = {0.0, 0.0, 0.0, 0.0};
+    index_t e = e0;
+    for (; e + 4 <= e1; e += 4)
+      for (int l = 0; l < 4; ++l) d4[l] += double(x[e + l]) * v[index_t(indices[e + l])];
+    for (; e < e1; ++e) d4[0] += double(x[e]) * v[index_t(indices[e])];
+    const double dot = (d4[0] + d4[1]) + (d4[2] + d4[3]);
+    double deriv;
+    const double w = data.weight(i);
+    const double value = w * loss.eval(s_ * dot + b_[0], double(data.y[i]), deriv);
+    const double a = w * deriv;
+    if (l2_ != 0.0) penalty_ += 0.5 * l2_ * s_ * s_ * sq_;
+    const double s_new = s_ * (1.0 - lr * l2_);
+    const double step = lr * a / s_new;
+    if (l2_ != 0.0) {
+      // ||v||^2 moves by (new - old)(new + old) per entry, in four partial sums.
+      double c4[4] = {0.0, 0.0, 0.0, 0.0};
+      for (index_t f = e0; f < e1; ++f) {
+        double& vj = v[index_t(indices[f])];
+        const double delta = -step * double(x[f]);
+        c4[(f - e0) & 3] += delta * (2.0 * vj + delta);
+        vj += delta;
+      }
+      sq_ += (c4[0] + c4[1]) + (c4[2] + c4[3]);
+    } else {
+      for (index_t e = e0; e < e1; ++e) v[index_t(indices[e])] -= step * double(x[e]);
+    }
+    if (fit_intercept_) b_[0] -= lr * a;
+    s_ = s_new;
+    if (s_ < min_scale) fold_scale();
+    ++stamp_now_;
+    ++t_;
+    return value;
+  }
+
   // Below this scale v is folded back into theta (s = 1): s shrinks by
   // 1 - lr l2 every step and would underflow on long epochs.
   static constexpr double min_scale = 1e-9;
@@ -251,8 +315,9 @@ class LazySparseGD {
   index_t d_, k_;
   double l2_, l1_;
   bool fit_intercept_;
-  std::vector<double> v_;   // the coefficients over the scale: theta = s v
-  std::vector<double> gs_;  // the batch's gradient sums at touched coordinates, else 0
+  // Huge-page backed: a row's entries land on random pages of v.
+  Buffer<double> v_;        // the coefficients over the scale: theta = s v
+  Buffer<double> gs_;       // the batch's gradient sums at touched coordinates, else 0
   std::vector<double> b_;   // the intercepts
   std::vector<double> gb_;  // their gradient sums
   std::vector<index_t> stamp_;   // the step that last listed coordinate j in touched_
