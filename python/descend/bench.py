@@ -403,6 +403,114 @@ def _logistic_optimum(X: np.ndarray, y: np.ndarray, l2: float) -> float:
     return float(res.loss_history[-1])
 
 
+def text_like_data(n: int, d: int, per_row: int = 60, hot: int = 5000, seed: int = 6):
+    """A text-like CSR X and labels (W6): per_row non-zeros a row in columns drawn
+    with Zipf-like frequencies (exponent 1.1, the ranks spread over the columns at
+    random), positive tf-idf-like values, rows L2-normalised; labels from a
+    logistic model on the `hot` most frequent columns, centred so the classes
+    are balanced. Duplicate draws in a row are summed."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(seed)
+    cdf = np.cumsum(np.arange(1, d + 1, dtype=np.float64) ** -1.1)
+    cdf /= cdf[-1]
+    column_of_rank = rng.permutation(d)
+    rank = np.minimum(np.searchsorted(cdf, rng.random(n * per_row)), d - 1)
+    values = (1.0 + rng.exponential(size=n * per_row)) * (1.0 + np.log1p(rank))  # tf * idf
+    indptr = np.arange(0, n * per_row + 1, per_row, dtype=np.int64)
+    X = sp.csr_matrix((values, column_of_rank[rank].astype(np.int32), indptr), shape=(n, d))
+    X.sum_duplicates()
+    X = sp.csr_matrix(sp.diags(1.0 / np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())) @ X)
+    w = np.zeros(d)
+    w[column_of_rank[:hot]] = 4.0 * rng.standard_normal(hot)
+    score = X @ w
+    score -= np.median(score)
+    y = (rng.random(n) < 1.0 / (1.0 + np.exp(-score))).astype(np.float64)
+    return X, y
+
+
+def _sparse_log_loss(X, y, coef, intercept, l2: float = 0.0) -> float:
+    p = X @ np.asarray(coef, np.float64).ravel() + intercept
+    return float(np.mean(np.logaddexp(0.0, p) - y * p)) + 0.5 * l2 * float(np.dot(coef.ravel(), coef.ravel()))
+
+
+def w6_sparse_text(cfg: Config) -> List[Row]:
+    n, d = cfg.size(500_000, 20_000), cfg.size(2**20, 2**16)
+    l2, lr = 1e-6, 0.2
+    X, y = text_like_data(n, d)
+    rows: List[Row] = []
+    # (a) sgd epochs, one thread each: scikit-learn's log_loss and alpha are
+    # descend's logistic loss and l2 (both penalise (alpha/2) ||w||^2 with
+    # gradient alpha w), so eta0 = learning_rate is the same step.
+    name, unit = f"W6 sparse text-like sgd epoch {n}x{d}, {X.nnz} non-zeros, logistic, l2 {l2:g}", "per epoch"
+    kw = dict(loss="logistic", method="sgd", learning_rate=lr, l2=l2, fit_intercept=True, tol=None, seed=0,
+              n_threads=1)
+    contenders = {"descend sgd (1 thread)": lambda: fit(X, y, max_iter=1, **kw)}
+    sk = None
+    if optional("sklearn") is not None:
+        from sklearn.linear_model import SGDClassifier
+
+        def sk(epochs):
+            return _quiet_fit(SGDClassifier(loss="log_loss", penalty="l2", alpha=l2, learning_rate="constant",
+                                            eta0=lr, max_iter=epochs, tol=None, random_state=0), X, y)
+
+        contenders["scikit-learn SGDClassifier"] = lambda: sk(1)
+    times = dict(zip(contenders, alternated(list(contenders.values()), cfg.repeats)))
+    res = fit(X, y, max_iter=5, **kw)
+    rows.append(Row(name, "descend sgd (1 thread)", unit, times["descend sgd (1 thread)"],
+                    objective=_sparse_log_loss(X, y, res.coef, res.intercept), note="log-loss after 5 epochs"))
+    if sk is not None:
+        m = sk(5)
+        rows.append(Row(name, "scikit-learn SGDClassifier", unit, times["scikit-learn SGDClassifier"],
+                        objective=_sparse_log_loss(X, y, m.coef_, float(m.intercept_[0])),
+                        note="log-loss after 5 epochs"))
+    rows.extend(_w6_batch(cfg, X, y, l2))
+    return rows
+
+
+def _w6_batch(cfg: Config, X, y, l2: float) -> List[Row]:
+    """(b) batch to within 1e-6 of the optimum: descend (nesterov, learning_rate="auto")
+    vs LogisticRegression(lbfgs), each stopped at the target or at a time limit."""
+    n = X.shape[0]
+    limit = 30.0 if cfg.quick else 300.0
+    name, unit = f"W6 sparse text-like batch to 1e-6 of the optimum, logistic, l2 {l2:g}", "to accuracy"
+    sklearn = optional("sklearn")
+    lbfgs = None
+    if sklearn is not None:
+        from sklearn.linear_model import LogisticRegression
+
+        def lbfgs(tol, max_iter):
+            return _quiet_fit(LogisticRegression(C=1.0 / (l2 * n), solver="lbfgs", tol=tol, max_iter=max_iter), X, y)
+
+        best = lbfgs(1e-12, 10_000)
+        optimum = _sparse_log_loss(X, y, best.coef_, float(best.intercept_[0]), l2)
+    else:
+        res = fit(X, y, loss="logistic", learning_rate="auto", optimizer="nesterov", l2=l2, fit_intercept=True,
+                  tol=None, gtol=1e-10, max_iter=100_000)
+        optimum = float(res.loss_history[-1])
+    target = optimum * (1 + 1e-6)
+
+    def run_descend():
+        start = time.perf_counter()
+        return fit(X, y, loss="logistic", learning_rate="auto", optimizer="nesterov", l2=l2, fit_intercept=True,
+                   tol=None, max_iter=1_000_000,
+                   callback=lambda s: s.objective <= target or time.perf_counter() - start > limit)
+
+    runs = max(1, min(cfg.repeats, 2))
+    res = run_descend()
+    gap = (float(res.loss_history[-1]) - optimum) / optimum
+    rows = [Row(name, "descend batch nesterov, learning_rate='auto'", unit, timed(run_descend, runs, warmup=0),
+                objective=float(res.loss_history[-1]),
+                note=f"{res.n_iter} iterations, gap {gap:.1e}{'' if gap <= 1e-6 else ' (time limit)'}")]
+    if lbfgs is not None:
+        m = lbfgs(1e-10, 10_000)
+        obj = _sparse_log_loss(X, y, m.coef_, float(m.intercept_[0]), l2)
+        rows.append(Row(name, "scikit-learn LogisticRegression(lbfgs, tol 1e-10)", unit,
+                        timed(lambda: lbfgs(1e-10, 10_000), runs, warmup=0), objective=obj,
+                        note=f"{int(m.n_iter_[0])} iterations, gap {(obj - optimum) / optimum:.1e}"))
+    return rows
+
+
 WORKLOADS = {
     "W0": w0_textbook,
     "W1": w1_batch,
@@ -411,6 +519,7 @@ WORKLOADS = {
     "W3": w3_minibatch_logistic,
     "W4": w4_adam,
     "W5": w5_time_to_accuracy,
+    "W6": w6_sparse_text,
 }
 
 

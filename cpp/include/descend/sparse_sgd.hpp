@@ -35,6 +35,47 @@
 
 namespace descend::detail {
 
+// A double-double: hi + lo with |lo| <= ulp(hi) / 2, for the epoch's
+// prefix sums. Their terms shrink with the scale (s_t^2 falls to 1e-18
+// before the scale is folded back), so the sums over a coordinate's
+// recent steps are differences of totals many orders larger: in plain
+// doubles those differences are rounding noise. Error-free sums and
+// products (Knuth's two-sum, Dekker's product with Veltkamp's split: no
+// FMA, so every build gives the same bits) keep about 106 bits.
+struct DD {
+  double hi = 0.0, lo = 0.0;
+
+  static DD two_sum(double a, double b) {
+    const double s = a + b;
+    const double bb = s - a;
+    return {s, (a - (s - bb)) + (b - bb)};
+  }
+  static DD two_prod(double a, double b) {
+    const double p = a * b;
+    const auto split = [](double x, double& h, double& l) {
+      const double c = 134217729.0 * x;  // 2^27 + 1
+      h = c - (c - x);
+      l = x - h;
+    };
+    double ah, al, bh, bl;
+    split(a, ah, al);
+    split(b, bh, bl);
+    return {p, ((ah * bh - p) + ah * bl + al * bh) + al * bl};
+  }
+  friend DD operator+(DD a, DD b) {
+    DD s = two_sum(a.hi, b.hi);
+    s.lo += a.lo + b.lo;
+    return two_sum(s.hi, s.lo);
+  }
+  friend DD operator-(DD a, DD b) { return a + DD{-b.hi, -b.lo}; }
+  friend DD operator*(DD a, double b) {
+    DD p = two_prod(a.hi, b);
+    p.lo += a.lo * b;
+    return two_sum(p.hi, p.lo);
+  }
+  double value() const { return hi + lo; }
+};
+
 template <class T>
 class LazySparseGD {
  public:
@@ -61,7 +102,8 @@ class LazySparseGD {
     if (l1_ > 0) {
       std::fill(u_.begin(), u_.end(), 0.0);
       std::fill(last_.begin(), last_.end(), 0);
-      for (auto* a : {&P1_, &Q1_, &P2_, &Q2_, &R2_, &Ut_}) a->assign(static_cast<size_t>(steps + 1), 0.0);
+      for (auto* a : {&P1_, &Q1_, &P2_, &Q2_, &R2_}) a->assign(static_cast<size_t>(steps + 1), DD{});
+      Ut_.assign(static_cast<size_t>(steps + 1), 0.0);
     }
   }
 
@@ -217,13 +259,13 @@ class LazySparseGD {
   }
 
   void record_prefix(index_t t) {
-    const double s = s_, s2 = s_ * s_, U = U_;
-    Ut_[t] = U;
-    P1_[t + 1] = P1_[t] + s;
-    Q1_[t + 1] = Q1_[t] + s * U;
+    const DD s2 = DD::two_prod(s_, s_);
+    Ut_[t] = U_;
+    P1_[t + 1] = P1_[t] + DD{s_, 0.0};
+    Q1_[t + 1] = Q1_[t] + DD::two_prod(s_, U_);
     P2_[t + 1] = P2_[t] + s2;
-    Q2_[t + 1] = Q2_[t] + s2 * U;
-    R2_[t + 1] = R2_[t] + s2 * U * U;
+    Q2_[t + 1] = Q2_[t] + s2 * U_;
+    R2_[t + 1] = R2_[t] + (s2 * U_) * U_;
   }
 
   // Brings coordinate j up to step t (l1 only; without l1 v_j is always
@@ -243,12 +285,7 @@ class LazySparseGD {
         // The steps of [from, to) at which the coordinate is still
         // non-zero: U_t < cval, a prefix since U never decreases.
         const index_t stop = index_t(std::lower_bound(Ut_.begin() + from, Ut_.begin() + to, cval) - Ut_.begin());
-        if (stop > from) {
-          const double l1_part = cval * (P1_[stop] - P1_[from]) - (Q1_[stop] - Q1_[from]);
-          const double l2_part = cval * cval * (P2_[stop] - P2_[from]) - 2.0 * cval * (Q2_[stop] - Q2_[from]) +
-                                 (R2_[stop] - R2_[from]);
-          penalty_ += l1_ * l1_part + 0.5 * l2_ * l2_part;
-        }
+        if (stop > from) penalty_ += penalty_over(from, stop, std::fabs(vj[c]), uj);
       }
       // The shrinkage it missed, up to the current total.
       const double shrunk = std::fabs(vj[c]) - (U_ - uj);
@@ -256,6 +293,22 @@ class LazySparseGD {
     }
     u_[j] = U_;
     last_[j] = std::max(from, to);
+  }
+
+  // The penalty of a coordinate worth a = |v_j| with u_j = uj over the
+  // steps [from, stop), all before it reaches zero:
+  //   l1 sum s_t (a - (U_t - uj)) + (l2/2) sum s_t^2 (a - (U_t - uj))^2,
+  // from the prefix sums about the origin uj (U_t - uj is small where U_t
+  // and uj are large, so it is formed in double-double too).
+  double penalty_over(index_t from, index_t stop, double a, double uj) const {
+    const DD p1 = P1_[stop] - P1_[from], q1 = Q1_[stop] - Q1_[from];
+    const DD p2 = P2_[stop] - P2_[from], q2 = Q2_[stop] - Q2_[from], r2 = R2_[stop] - R2_[from];
+    const DD q1u = q1 - p1 * uj;                               // sum s (U - uj)
+    const DD q2u = q2 - p2 * uj;                               // sum s^2 (U - uj)
+    const DD r2u = r2 - q2 * (2.0 * uj) + (p2 * uj) * uj;      // sum s^2 (U - uj)^2
+    const DD l1_part = p1 * a - q1u;
+    const DD l2_part = (p2 * a) * a - q2u * (2.0 * a) + r2u;
+    return l1_ * l1_part.value() + 0.5 * l2_ * l2_part.value();
   }
 
   // ||g||_2 of this step's gradient: (1/m) sum a_i x_i + l2 theta over the
@@ -332,7 +385,8 @@ class LazySparseGD {
   double U_ = 0.0;                  // shrinkage so far, in units of v
   std::vector<double> u_;           // the U coordinate j has seen
   std::vector<index_t> last_;       // first step whose value coordinate j has not accounted
-  std::vector<double> P1_, Q1_, P2_, Q2_, R2_, Ut_;  // prefix sums over the epoch's steps, and U_t
+  std::vector<DD> P1_, Q1_, P2_, Q2_, R2_;  // prefix sums over the epoch's steps: s, s U, s^2, s^2 U, s^2 U^2
+  std::vector<double> Ut_;                  // U_t, the shrinkage before step t
 };
 
 }  // namespace descend::detail
