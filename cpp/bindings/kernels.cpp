@@ -30,6 +30,38 @@ double loss_grad(const py::object& X, const py::object& y, const py::array& coef
   });
 }
 
+// The unnormalised sums of one block of rows (a Dask block, on its
+// worker): sum_i w_i loss_i and the gradient's sums at theta, or with
+// `curvature` sum_i w_i (z_i . theta) z_i. The block was checked once
+// (descend.loss_grad) when its worker took it; this runs every iteration.
+py::tuple block_sums(const py::object& X, const py::object& y, const py::object& sample_weight,
+                     const py::array& theta, const std::string& loss, double delta, index_t n_classes,
+                     bool curvature) {
+  return dispatch_dtype(X, [&](auto zero) {
+    using T = decltype(zero);
+    const Dataset<T> data = dataset_view<T>(X, y, sample_weight);
+    const LossSpec spec{loss_from_name(loss), delta, n_classes};
+    const index_t k = curvature ? 1 : spec.outputs();
+    const Span<const T> t = vector_view<T>(theta, "theta");
+    const index_t n_theta = (data.features() + 1) * k;
+    if (t.size != n_theta) throw py::value_error("theta must have (X.shape[1] + 1) * k entries");
+    py::array_t<double> grad(static_cast<py::ssize_t>(n_theta));
+    double* g = grad.mutable_data();
+    double value;
+    {
+      // Pure C++ over the block's buffers, which the caller keeps alive.
+      py::gil_scoped_release release;
+      detail::GradientWorkspace ws;
+      const detail::RowRange all{0, data.rows()};
+      value = curvature ? detail::sum_loss_grad(data, all, t.data, detail::CurvatureLoss{}, g, 0, ws)
+                        : visit_loss(spec, [&](const auto& l) {
+                            return detail::sum_loss_grad(data, all, t.data, l, g, 0, ws);
+                          });
+    }
+    return py::make_tuple(value, grad);
+  });
+}
+
 bool all_finite(const py::array& a) {
   if (!(a.flags() & (py::array::c_style | py::array::f_style)))
     throw py::value_error("all_finite needs a contiguous array");
@@ -79,6 +111,9 @@ void register_kernels(py::module_& m) {
         "Memory floor probe: reads X once (the batch gradient's pattern); returns its sum.");
   m.def("probe_update", &probe_update, py::arg("param"), py::arg("grad"), py::arg("m"), py::arg("v"),
         py::arg("n_threads"), "Memory floor probe: Adam's read-4/write-3 pass.");
+  m.def("block_sums", &block_sums, py::arg("X"), py::arg("y"), py::arg("sample_weight"), py::arg("theta"),
+        py::kw_only(), py::arg("loss"), py::arg("delta"), py::arg("n_classes"), py::arg("curvature"),
+        "(sum of w_i loss_i, gradient sums) of one block at theta (with curvature: H theta's sums).");
   m.def("all_finite", &all_finite, py::arg("a"), "True when no entry is NaN or infinite.");
 }
 

@@ -41,6 +41,19 @@ Observer<T> make_observer(const py::object& callback) {
   return obs;
 }
 
+// The run's report as descend.fit's Python layer reads it.
+py::dict report_dict(const FitReport& report) {
+  py::dict out;
+  out["n_iter"] = report.n_iter;
+  out["status"] = status_name(report.status);
+  out["converged"] = report.converged;
+  out["message"] = report.message;
+  out["loss_history"] = copy_array(report.loss_history.data(), index_t(report.loss_history.size()));
+  out["grad_norm"] = report.grad_norm;
+  out["learning_rate"] = report.learning_rate;
+  return out;
+}
+
 py::dict fit(const py::object& X, const py::object& y, const py::array& coef, const py::array& intercept,
              const py::object& sample_weight, const py::object& callback, const py::kwargs& kwargs) {
   return dispatch_dtype(X, [&](auto zero) {
@@ -59,15 +72,55 @@ py::dict fit(const py::object& X, const py::object& y, const py::array& coef, co
       py::gil_scoped_release release;
       report = descend::fit(data, c.data, b.data, options, &observer);
     }
-    py::dict out;
-    out["n_iter"] = report.n_iter;
-    out["status"] = status_name(report.status);
-    out["converged"] = report.converged;
-    out["message"] = report.message;
-    out["loss_history"] = copy_array(report.loss_history.data(), index_t(report.loss_history.size()));
-    out["grad_norm"] = report.grad_norm;
-    out["learning_rate"] = report.learning_rate;
-    return out;
+    return report_dict(report);
+  });
+}
+
+// descend::fit over RemoteSums whose sums come from Python functions (the
+// blocks of a Dask array): loss_grad(theta) -> (sum, grad_sums) and
+// curvature(v) -> sums, float64 arrays; called with the GIL re-acquired,
+// once per iteration (or Lanczos step), like the observer.
+py::dict fit_remote(index_t rows, index_t features, const py::array& coef, const py::array& intercept,
+                    const py::object& loss_grad, const py::object& curvature, const py::object& callback,
+                    const py::kwargs& kwargs) {
+  return dispatch_dtype(coef, [&](auto zero) {
+    using T = decltype(zero);
+    const FitOptions options = fit_options_from(kwargs);
+    const Span<T> c = mutable_view<T>(coef, "coef");
+    const Span<T> b = mutable_view<T>(intercept, "intercept");
+    const index_t k = options.loss.outputs();
+    if (c.size != features * k || b.size != k)
+      throw py::value_error("coef must have features * k entries and intercept k");
+    const index_t n_theta = (features + 1) * k;
+    // Copies the Python function's float64 sums into the core's buffer.
+    auto take = [](const py::handle& result, double* out, index_t n) {
+      const auto a = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(result);
+      if (!a || a.size() != n) throw py::value_error("remote sums must be " + std::to_string(n) + " float64 values");
+      std::copy(a.data(), a.data() + n, out);
+    };
+    RemoteSums<T> remote;
+    remote.rows = rows;
+    remote.features = features;
+    remote.loss_grad = [&](const T* theta, double* grad) {
+      py::gil_scoped_acquire gil;
+      const py::tuple r = loss_grad(copy_array(theta, n_theta)).template cast<py::tuple>();
+      take(r[1], grad, n_theta);
+      return r[0].template cast<double>();
+    };
+    if (!curvature.is_none()) {
+      remote.curvature = [&](const T* v, double* sums) {
+        py::gil_scoped_acquire gil;
+        take(curvature(copy_array(v, features + 1)), sums, features + 1);
+      };
+    }
+    const Observer<T> observer = make_observer<T>(callback);
+    FitReport report;
+    {
+      // The loop runs in C++; the sums re-acquire the GIL to ask Python.
+      py::gil_scoped_release release;
+      report = descend::fit(remote, c.data, b.data, options, &observer);
+    }
+    return report_dict(report);
   });
 }
 
@@ -99,6 +152,10 @@ void register_solver(py::module_& m) {
         py::arg("sample_weight") = py::none(), py::arg("callback") = py::none(),
         "Runs descend::fit with the FitOptions named by the keyword arguments (fit_defaults() lists "
         "them); coef (flat, d*k) and intercept (k) are updated in place. Returns the report as a dict.");
+  m.def("fit_remote", &fit_remote, py::arg("rows"), py::arg("features"), py::arg("coef"), py::arg("intercept"),
+        py::kw_only(), py::arg("loss_grad"), py::arg("curvature") = py::none(), py::arg("callback") = py::none(),
+        "descend::fit over remote sums (method='batch'): loss_grad(theta) -> (sum, grad_sums), "
+        "curvature(v) -> sums; options as fit's. Returns the report as a dict.");
   m.def("fit_defaults", &fit_defaults, "{option: default} of descend::FitOptions, by descend.fit's names.");
   m.def("gradient_descent", &gradient_descent, py::arg("X"), py::arg("y"), py::arg("theta"),
         py::arg("learning_rate"), py::arg("num_iterations"),

@@ -19,6 +19,8 @@
 //   FitReport       n_iter, status (Status), converged, message,
 //                   loss_history, grad_norm, learning_rate
 //   Observer<T>     on_iteration(Progress<T>) -> true stops; poll() every poll_seconds
+//   fit(RemoteSums<T>{rows, features, loss_grad, curvature}, coef, intercept, options[, observer])
+//                   batch fit of data held elsewhere (its sums at theta), same loop
 //   gradient_descent(data, theta, learning_rate, num_iterations[, observer])
 //                   the textbook least-squares loop, theta in place
 //   loss_grad(data, coef, intercept, loss, l2, grad_coef, grad_intercept) -> J
@@ -53,6 +55,7 @@
 #include "optimizers.hpp"
 #include "params.hpp"
 #include "random.hpp"
+#include "remote.hpp"
 #include "schedules.hpp"
 #include "solver.hpp"
 #include "stopping.hpp"

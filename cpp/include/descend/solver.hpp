@@ -21,6 +21,7 @@
 #include "optimizers.hpp"
 #include "penalties.hpp"
 #include "random.hpp"
+#include "remote.hpp"
 #include "sparse_sgd.hpp"
 #include "schedules.hpp"
 #include "step_size.hpp"
@@ -74,6 +75,7 @@ struct RunState {
   std::vector<T> state0, state1;  // the update rule's buffers, zero at the start
   long long steps = 0;            // updates so far
   GradientWorkspace ws;
+  const RemoteSums<T>* remote = nullptr;  // the data term's sums come from here instead of data
   int n_threads;
 
   RunState(const Dataset<T>& data_, const FitOptions& opt_, const T* coef, const T* intercept)
@@ -93,8 +95,16 @@ struct RunState {
   // LossSpec or as the loss object it names.
   template <class Rows, class Loss>
   DESCEND_INLINE double objective_grad(const Loss& loss, const Dataset<T>& rows_of, const Rows& rows) {
-    const double j = mean_loss_grad(rows_of, rows, theta.data(), loss, grad.data(), n_threads, ws);
+    const double j = remote ? remote_mean(rows.count) : mean_loss_grad(rows_of, rows, theta.data(), loss, grad.data(), n_threads, ws);
     return with_l1(add_l2(j, theta.data(), n_coef, opt.l2, grad.data()));
+  }
+
+  // The remote data term and gradient over its `rows` rows, as means.
+  double remote_mean(index_t rows) {
+    const double sum = remote->loss_grad(theta.data(), grad.data());
+    const double inv_m = 1.0 / double(rows);
+    for (double& g : grad) g *= inv_m;
+    return sum * inv_m;
   }
 
   // J + l1 ||coef||_1 at the current theta.
@@ -255,125 +265,167 @@ bool overlap_gather(const RunState<T>& st, index_t batch_size) {
          !worth_threading(batch_size * width, make_partition(batch_size, width).chunks, st.n_threads);
 }
 
-// sgd and minibatch over a sparse (CSR) X: every batch is the
-// permutation's rows read in place (RowList). Plain gd takes O(non-zeros)
-// per update (sparse_sgd.hpp); the stateful rules keep their exact dense
-// semantics, an O(d) update each (their state moves every coordinate).
+// sgd and minibatch over a sparse (CSR) X, one epoch at a time: every
+// batch is the permutation's rows read in place (RowList). Plain gd takes
+// O(non-zeros) per update (sparse_sgd.hpp); the stateful rules keep their
+// exact dense semantics, an O(d) update each (their state moves every
+// coordinate). The shuffle's stream continues from epoch to epoch.
 template <class T, class Rule>
-Status run_sparse_epochs(RunState<T>& st, const Rule& rule, index_t batch_size, FitReport& report,
-                         const Observer<T>* obs) {
-  StoppingMonitor monitor(st.opt.stopping);
-  PollTimer<T> timer(obs);
-  const index_t n = st.data.rows();
-  const index_t batches = (n + batch_size - 1) / batch_size;
-  std::vector<index_t> order(static_cast<size_t>(n));
-  std::iota(order.begin(), order.end(), index_t{0});
-  Random rng(st.opt.seed);
-  return st.data.sparse.visit([&](const auto* indices, const auto* indptr) {
-    return visit_loss(st.opt.loss, [&](const auto& loss) {
-      constexpr bool lazy = std::is_same_v<Rule, GD>;
-      std::optional<LazySparseGD<T>> gd;
-      if constexpr (lazy) gd.emplace(st.data.features(), st.layout.outputs, st.opt.l2, st.opt.l1, st.opt.fit_intercept);
-      for (index_t epoch = 0; epoch < st.opt.stopping.max_iter; ++epoch) {
-        if (st.opt.shuffle) shuffled_order(order, rng);
-        double sum = 0.0, grad_norm = 0.0;
-        if constexpr (lazy) gd->begin_epoch(st.theta.data(), batches);
+class SparseEpochs {
+ public:
+  SparseEpochs(RunState<T>& st, const Rule& rule, index_t batch_size)
+      : st_(st), rule_(rule), batch_size_(batch_size), rng_(st.opt.seed) {
+    const index_t n = st.data.rows();
+    order_.resize(static_cast<size_t>(n));
+    std::iota(order_.begin(), order_.end(), index_t{0});
+    if constexpr (lazy) gd_.emplace(st.data.features(), st.layout.outputs, st.opt.l2, st.opt.l1, st.opt.fit_intercept);
+  }
+
+  // One epoch: its objective (the mean of its batches'); *grad_norm gets
+  // the last batch's gradient norm.
+  double run(PollTimer<T>& timer, double* grad_norm) {
+    RunState<T>& st = st_;
+    const index_t n = st.data.rows(), batches = (n + batch_size_ - 1) / batch_size_;
+    if (st.opt.shuffle) shuffled_order(order_, rng_);
+    return st.data.sparse.visit([&](const auto* indices, const auto* indptr) {
+      return visit_loss(st.opt.loss, [&](const auto& loss) {
+        double sum = 0.0;
+        if constexpr (lazy) gd_->begin_epoch(st.theta.data(), batches);
         for (index_t b = 0; b < batches; ++b) {
-          const index_t start = b * batch_size;
-          const RowList rows{order.data() + start, std::min(batch_size, n - start)};
+          const index_t start = b * batch_size_;
+          const RowList rows{order_.data() + start, std::min(batch_size_, n - start)};
           const double lr = st.opt.learning_rate.at(st.steps);
           if constexpr (lazy) {
             // sgd's rows come in random order: their entries are asked for
             // 16 updates ahead and the coefficients they name 4 ahead, so
             // the loads overlap the updates in between instead of stalling
             // each one.
-            if (batch_size == 1) {
-              if (b + 16 < batches) gd->prefetch(st.data, indices, indptr, order[b + 16], false);
-              if (b + 4 < batches) gd->prefetch(st.data, indices, indptr, order[b + 4], true);
+            if (batch_size_ == 1) {
+              if (b + 16 < batches) gd_->prefetch(st.data, indices, indptr, order_[b + 16], false);
+              if (b + 4 < batches) gd_->prefetch(st.data, indices, indptr, order_[b + 4], true);
             }
             ++st.steps;
-            sum += gd->step(st.data, indices, indptr, rows, loss, lr, b + 1 == batches, &grad_norm);
+            sum += gd_->step(st.data, indices, indptr, rows, loss, lr, b + 1 == batches, grad_norm);
           } else {
             sum += st.objective_grad(loss, st.data, rows);
-            st.update(rule, lr);
+            st.update(rule_, lr);
           }
           timer.tick(rows.count * st.layout.outputs);
         }
         if constexpr (lazy) {
-          sum += gd->end_epoch(st.theta.data());
+          sum += gd_->end_epoch(st.theta.data());
         } else {
-          grad_norm = st.grad_norm();
+          *grad_norm = st.grad_norm();
         }
-        const Status s = record(st, monitor, report, obs, sum / double(batches), grad_norm);
-        if (s != Status::Running) return s;
-      }
-      return Status::MaxIter;
+        return sum / double(batches);
+      });
     });
-  });
-}
+  }
 
-// sgd is minibatch with batch_size 1. A shuffled epoch runs over blocks
-// of the permutation gathered into contiguous memory (gather.hpp); a
-// block holds whole batches, so the batches are those of the permutation.
+ private:
+  static constexpr bool lazy = std::is_same_v<Rule, GD>;
+  RunState<T>& st_;
+  const Rule rule_;
+  index_t batch_size_;
+  std::vector<index_t> order_;
+  Random rng_;
+  std::optional<LazySparseGD<T>> gd_;
+};
+
+// sgd and minibatch over a dense X, one epoch at a time. sgd is minibatch
+// with batch_size 1. A shuffled epoch runs over blocks of the permutation
+// gathered into contiguous memory (gather.hpp); a block holds whole
+// batches, so the batches are those of the permutation. The shuffle's
+// stream continues from epoch to epoch.
 template <class T, class Rule>
-Status run_epochs(RunState<T>& st, const Rule& rule, index_t batch_size, FitReport& report,
-                  const Observer<T>* obs) {
-  if (st.data.is_sparse()) return run_sparse_epochs(st, rule, batch_size, report, obs);
-  StoppingMonitor monitor(st.opt.stopping);
-  PollTimer<T> timer(obs);
-  const index_t n = st.data.rows();
-  const bool shuffle = st.opt.shuffle;
-  std::vector<index_t> order(shuffle ? static_cast<size_t>(n) : 0);
-  Random rng(st.opt.seed);
-  GatherPipeline<T> pipeline;
-  const index_t block_rows = RowBlock<T>::rows_for(batch_size, st.data.features());
-  const bool overlap = overlap_gather(st, batch_size);
-  // sgd with no second thread to gather on reads the permutation's rows
-  // in place, which beats gathering each block on the same thread; the
-  // prefetch below hides their latency.
-  const bool in_place = shuffle && batch_size == 1 && !overlap && st.fuses_rows(st.data);
-  double sum = 0.0;
-  index_t batches = 0;
-  // The batches of rows [0, count) of rows_of, one update each; with
-  // `perm` (fused sgd only), the rows perm[0], perm[1], ... instead.
-  auto run_batches = [&](const Dataset<T>& rows_of, index_t count, const index_t* perm = nullptr) {
-    const bool fused = batch_size == 1 && st.fuses_rows(rows_of);
-    auto row = [perm](index_t k) { return perm ? perm[k] : k; };
-    for (index_t start = 0; start < count; start += batch_size, ++batches) {
-      const index_t rows = std::min(batch_size, count - start);
-      const double lr = st.opt.learning_rate.at(st.steps);
-      if (fused) {
-        // The row eight updates ahead: one update is too short a time for
-        // the hardware prefetcher to bring the next row in, and it cannot
-        // guess a shuffled one.
-        if (start + 8 < count) prefetch_row(rows_of, row(start + 8));
-        sum += st.row_update(rows_of, row(start), rule, lr);
-      } else {
-        sum += st.objective_grad(st.opt.loss, rows_of, RowRange{start, rows});
-        st.update(rule, lr);
+class DenseEpochs {
+ public:
+  DenseEpochs(RunState<T>& st, const Rule& rule, index_t batch_size)
+      : st_(st), rule_(rule), batch_size_(batch_size),
+        order_(st.opt.shuffle ? static_cast<size_t>(st.data.rows()) : 0), rng_(st.opt.seed),
+        block_rows_(RowBlock<T>::rows_for(batch_size, st.data.features())),
+        overlap_(overlap_gather(st, batch_size)),
+        // sgd with no second thread to gather on reads the permutation's
+        // rows in place, which beats gathering each block on the same
+        // thread; the prefetch below hides their latency.
+        in_place_(st.opt.shuffle && batch_size == 1 && !overlap_ && st.fuses_rows(st.data)) {}
+
+  // One epoch: its objective (the mean of its batches'); *grad_norm gets
+  // the last batch's gradient norm.
+  double run(PollTimer<T>& timer, double* grad_norm) {
+    RunState<T>& st = st_;
+    const index_t n = st.data.rows();
+    const index_t batch_size = batch_size_;
+    double sum = 0.0;
+    index_t batches = 0;
+    // The batches of rows [0, count) of rows_of, one update each; with
+    // `perm` (fused sgd only), the rows perm[0], perm[1], ... instead.
+    auto run_batches = [&](const Dataset<T>& rows_of, index_t count, const index_t* perm = nullptr) {
+      const bool fused = batch_size == 1 && st.fuses_rows(rows_of);
+      auto row = [perm](index_t k) { return perm ? perm[k] : k; };
+      for (index_t start = 0; start < count; start += batch_size, ++batches) {
+        const index_t rows = std::min(batch_size, count - start);
+        const double lr = st.opt.learning_rate.at(st.steps);
+        if (fused) {
+          // The row eight updates ahead: one update is too short a time for
+          // the hardware prefetcher to bring the next row in, and it cannot
+          // guess a shuffled one.
+          if (start + 8 < count) prefetch_row(rows_of, row(start + 8));
+          sum += st.row_update(rows_of, row(start), rule_, lr);
+        } else {
+          sum += st.objective_grad(st.opt.loss, rows_of, RowRange{start, rows});
+          st.update(rule_, lr);
+        }
+        timer.tick(rows * st.n_coef);
       }
-      timer.tick(rows * st.n_coef);
-    }
-  };
-  for (index_t epoch = 0; epoch < st.opt.stopping.max_iter; ++epoch) {
-    sum = 0.0;
-    batches = 0;
-    if (shuffle) {
-      shuffled_order(order, rng);
-      if (in_place) {
-        run_batches(st.data, n, order.data());
+    };
+    if (st.opt.shuffle) {
+      shuffled_order(order_, rng_);
+      if (in_place_) {
+        run_batches(st.data, n, order_.data());
       } else {
-        pipeline.run(st.data, order.data(), n, block_rows, overlap,
-                     [&](const Dataset<T>& block, index_t b0, index_t b1) { run_batches(block, b1 - b0); });
+        pipeline_.run(st.data, order_.data(), n, block_rows_, overlap_,
+                      [&](const Dataset<T>& block, index_t b0, index_t b1) { run_batches(block, b1 - b0); });
       }
     } else {
       run_batches(st.data, n);
     }
-    const double objective = sum / double(batches);
-    const Status s = record(st, monitor, report, obs, objective, st.grad_norm());
-    if (s != Status::Running) return s;
+    *grad_norm = st.grad_norm();
+    return sum / double(batches);
   }
-  return Status::MaxIter;
+
+ private:
+  RunState<T>& st_;
+  const Rule rule_;
+  index_t batch_size_;
+  std::vector<index_t> order_;
+  Random rng_;
+  GatherPipeline<T> pipeline_;
+  index_t block_rows_;
+  bool overlap_, in_place_;
+};
+
+// sgd and minibatch: epochs until a stopping rule or the observer ends the run.
+template <class T, class Rule>
+Status run_epochs(RunState<T>& st, const Rule& rule, index_t batch_size, FitReport& report,
+                  const Observer<T>* obs) {
+  StoppingMonitor monitor(st.opt.stopping);
+  PollTimer<T> timer(obs);
+  auto loop = [&](auto& epochs) {
+    for (index_t epoch = 0; epoch < st.opt.stopping.max_iter; ++epoch) {
+      double grad_norm = 0.0;
+      const double objective = epochs.run(timer, &grad_norm);
+      const Status s = record(st, monitor, report, obs, objective, grad_norm);
+      if (s != Status::Running) return s;
+    }
+    return Status::MaxIter;
+  };
+  if (st.data.is_sparse()) {
+    SparseEpochs<T, Rule> epochs(st, rule, batch_size);
+    return loop(epochs);
+  }
+  DenseEpochs<T, Rule> epochs(st, rule, batch_size);
+  return loop(epochs);
 }
 
 // The options with learning_rate="auto" resolved to a constant 1/L.
@@ -387,6 +439,45 @@ FitOptions resolve_learning_rate(const Dataset<T>& data, const FitOptions& opt) 
   o.learning_rate = Schedule::constant(L > 0 ? 1.0 / L : 1.0);
   o.auto_learning_rate = false;
   return o;
+}
+
+}  // namespace detail
+
+namespace detail {
+
+// The run itself, on a prepared RunState: the method's loop, then the
+// parameters written back and the report completed.
+template <class T>
+FitReport solve(RunState<T>& st, T* coef, T* intercept, const Observer<T>* observer) {
+  const FitOptions& opt = st.opt;
+  validate_start(st.theta.data(), st.layout, "coef0", "intercept0");
+  FitReport report;
+  report.learning_rate = opt.learning_rate.eta0;
+  // Sized once, not grown by doubling during the run (capped: a run that
+  // asks for 10^9 iterations and stops on tol after 50 needs no more).
+  report.loss_history.reserve(static_cast<size_t>(std::min<index_t>(opt.stopping.max_iter, 1 << 16)));
+  const bool dense = !st.remote && !st.data.is_sparse();
+  const Status status = std::visit(
+      [&](const auto& rule) {
+        switch (opt.method) {
+          case Method::Batch:
+            if (dense) st.ws.reserve(st.data.rows(), st.data.features(), st.layout.outputs);
+            return visit_loss(opt.loss, [&](const auto& loss) { return run_batch(st, rule, loss, report, observer); });
+          case Method::SGD: return run_epochs(st, rule, index_t{1}, report, observer);
+          case Method::MiniBatch:
+            if (dense) st.ws.reserve(opt.batch_size, st.data.features(), st.layout.outputs);
+            return run_epochs(st, rule, opt.batch_size, report, observer);
+        }
+        return Status::MaxIter;
+      },
+      opt.optimizer);
+  std::copy(st.theta.begin(), st.theta.begin() + st.n_coef, coef);
+  std::copy(st.theta.begin() + st.n_coef, st.theta.end(), intercept);
+  report.n_iter = static_cast<index_t>(report.loss_history.size());
+  report.status = status;
+  report.converged = converged(status);
+  report.message = stop_message(status, report.n_iter, run_unit(opt.method, true), opt.stopping);
+  return report;
 }
 
 }  // namespace detail
@@ -411,36 +502,42 @@ FitReport fit(const Dataset<T>& data, T* coef, T* intercept, const FitOptions& o
   if (data.is_sparse() && data.sparse.format == SparseFormat::CSC && opt.method != Method::Batch)
     rows_data.sparse = csr.of(data.sparse);
   detail::RunState<T> st(rows_data, opt, coef, intercept);
-  detail::validate_start(st.theta.data(), st.layout, "coef0", "intercept0");
-  FitReport report;
-  report.learning_rate = opt.learning_rate.eta0;
-  // Sized once, not grown by doubling during the run (capped: a run that
-  // asks for 10^9 iterations and stops on tol after 50 needs no more).
-  report.loss_history.reserve(static_cast<size_t>(std::min<index_t>(opt.stopping.max_iter, 1 << 16)));
-  const Status status = std::visit(
-      [&](const auto& rule) {
-        switch (opt.method) {
-          case Method::Batch:
-            if (!data.is_sparse()) st.ws.reserve(data.rows(), data.features(), st.layout.outputs);
-            return visit_loss(opt.loss, [&](const auto& loss) {
-              return detail::run_batch(st, rule, loss, report, observer);
-            });
-          case Method::SGD: return detail::run_epochs(st, rule, index_t{1}, report, observer);
-          case Method::MiniBatch:
-            if (!data.is_sparse()) st.ws.reserve(opt.batch_size, data.features(), st.layout.outputs);
-            return detail::run_epochs(st, rule, opt.batch_size, report, observer);
-        }
-        return Status::MaxIter;
-      },
-      opt.optimizer);
+  return detail::solve(st, coef, intercept, observer);
+}
 
-  std::copy(st.theta.begin(), st.theta.begin() + st.n_coef, coef);
-  std::copy(st.theta.begin() + st.n_coef, st.theta.end(), intercept);
-  report.n_iter = static_cast<index_t>(report.loss_history.size());
-  report.status = status;
-  report.converged = converged(status);
-  report.message = stop_message(status, report.n_iter, detail::run_unit(opt.method, true), opt.stopping);
-  return report;
+/// Fits a linear model by batch gradient descent to data held elsewhere,
+/// e.g. the blocks of a distributed array: every iteration asks `remote`
+/// for the data term's sums at the current parameters, and everything else
+/// (the update rule, schedule, penalties, stopping rules, history,
+/// divergence, the observer) is this library's own loop, as in the other
+/// fit(). coef, intercept and the exceptions as there; options.method must
+/// be Method::Batch.
+template <class T>
+FitReport fit(const RemoteSums<T>& remote, T* coef, T* intercept, const FitOptions& options,
+              const Observer<T>* observer = nullptr) {
+  validate_options(options);
+  if (options.method != Method::Batch)
+    detail::invalid("a fit over remote sums runs method='batch' only, got method='", method_name(options.method),
+                    "'");
+  if (remote.rows < 1 || remote.features < 1)
+    detail::invalid("the remote data needs at least one row and one feature, got shape (", remote.rows, ", ",
+                    remote.features, ")");
+  if (!remote.loss_grad) detail::invalid("the remote data has no loss_grad sums");
+  FitOptions opt = options;
+  if (opt.auto_learning_rate) {
+    if (!remote.curvature) detail::invalid("learning_rate='auto' needs the remote data's curvature sums");
+    const double L = detail::loss_curvature(opt.loss) *
+                         detail::lanczos_lambda_max<T>(remote.features, remote.rows, opt.fit_intercept,
+                                                       remote.curvature) +
+                     opt.l2;
+    opt.learning_rate = Schedule::constant(L > 0 ? 1.0 / L : 1.0);
+    opt.auto_learning_rate = false;
+  }
+  // A Dataset of the remote data's shape: the loop reads its sizes only.
+  const Dataset<T> shape{{nullptr, remote.rows, remote.features, Layout::RowMajor}, {}, {}};
+  detail::RunState<T> st(shape, opt, coef, intercept);
+  st.remote = &remote;
+  return detail::solve(st, coef, intercept, observer);
 }
 
 /// descend.gradient_descent: num_iterations steps of the textbook batch

@@ -75,15 +75,15 @@ inline double tridiagonal_lambda_max(const std::vector<double>& a, const std::ve
   return hi;
 }
 
-/// lambda_max of H = (1/n) Z^T W Z by Lanczos with full
-/// reorthogonalisation from a fixed seeded start (deterministic: the same
-/// estimate for any thread count). H v is the fused kernel's gradient of
-/// sum_i w_i (z_i . v)^2 / 2.
-template <class T>
-double gram_lambda_max(const Dataset<T>& data, bool with_intercept, int n_threads) {
-  const index_t d = data.features();
+/// lambda_max of H = (1/n) Z^T W Z (Z = X, plus a column of ones with
+/// the intercept) by Lanczos with full reorthogonalisation from a fixed
+/// seeded start (deterministic: the same estimate for any thread count).
+/// sums(v, hv) writes sum_i w_i (z_i . v) z_i, d + 1 entries, for v in T
+/// (the intercept's entry last).
+template <class T, class Sums>
+double lanczos_lambda_max(index_t d, index_t rows, bool with_intercept, Sums&& sums) {
   const size_t m = static_cast<size_t>(d + 1);
-  const int steps = static_cast<int>(std::min<index_t>(detail::lanczos_max_steps, with_intercept ? d + 1 : d));
+  const int steps = static_cast<int>(std::min<index_t>(lanczos_max_steps, with_intercept ? d + 1 : d));
   std::vector<double> q(m);
   Random rng(0x5eedULL);
   for (double& x : q) x = double(rng.next() >> 11) * 0x1.0p-53 - 0.5;
@@ -91,32 +91,39 @@ double gram_lambda_max(const Dataset<T>& data, bool with_intercept, int n_thread
   std::vector<std::vector<double>> basis;
   std::vector<double> alpha, beta, w(m);
   std::vector<T> qt(m);
-  GradientWorkspace ws;
-  double norm = std::sqrt(detail::dot(q, q)), lambda = 0.0;
+  double norm = std::sqrt(dot(q, q)), lambda = 0.0;
   for (int k = 0; k < steps && norm > 0; ++k) {
     for (double& x : q) x /= norm;
     basis.push_back(q);
     for (size_t j = 0; j < m; ++j) qt[j] = static_cast<T>(q[j]);
-    detail::sum_loss_grad(data, RowRange{0, data.rows()}, qt.data(), detail::CurvatureLoss{}, w.data(),
-                          n_threads, ws);
-    for (double& x : w) x /= double(data.rows());
+    sums(qt.data(), w.data());
+    for (double& x : w) x /= double(rows);
     if (!with_intercept) w[m - 1] = 0.0;
-    alpha.push_back(detail::dot(q, w));
+    alpha.push_back(dot(q, w));
     for (int pass = 0; pass < 2; ++pass)  // twice is enough (Kahan: "twice is enough")
       for (const auto& b : basis) {
-        const double c = detail::dot(b, w);
+        const double c = dot(b, w);
         for (size_t j = 0; j < m; ++j) w[j] -= c * b[j];
       }
     const double previous = lambda;
-    lambda = detail::tridiagonal_lambda_max(alpha, beta);
-    norm = std::sqrt(detail::dot(w, w));
-    const bool settled = k + 1 >= detail::lanczos_min_steps &&
-                         std::fabs(lambda - previous) <= detail::lanczos_rtol * lambda;
+    lambda = tridiagonal_lambda_max(alpha, beta);
+    norm = std::sqrt(dot(w, w));
+    const bool settled = k + 1 >= lanczos_min_steps && std::fabs(lambda - previous) <= lanczos_rtol * lambda;
     if (norm <= 1e-12 * lambda || settled) break;
     beta.push_back(norm);
     q = w;
   }
   return lambda;
+}
+
+/// The same over a local dataset: H v is the fused kernel's gradient of
+/// sum_i w_i (z_i . v)^2 / 2.
+template <class T>
+double gram_lambda_max(const Dataset<T>& data, bool with_intercept, int n_threads) {
+  GradientWorkspace ws;
+  return lanczos_lambda_max<T>(data.features(), data.rows(), with_intercept, [&](const T* v, double* hv) {
+    sum_loss_grad(data, RowRange{0, data.rows()}, v, CurvatureLoss{}, hv, n_threads, ws);
+  });
 }
 
 /// max_i w_i ||z_i||^2 over the rows (z_i = x_i, plus a 1 with the intercept).
@@ -155,16 +162,23 @@ double max_row_norm2(const Dataset<T>& data, bool with_intercept) {
   return m;
 }
 
+/// The curvature bound c of the loss (loss'' <= c), or an error naming
+/// the loss when its gradient is not Lipschitz (hinge).
+inline double loss_curvature(const LossSpec& loss) {
+  const double c = visit_loss(loss, [](const auto& l) { return l.curvature; });
+  if (c == 0.0)
+    detail::invalid("learning_rate='auto' needs a loss with a Lipschitz gradient; loss='",
+                    loss_name(loss.kind), "' has none: pass a number or a schedule");
+  return c;
+}
+
 /// The Lipschitz bound L of the objective's gradient for the rows one
 /// update sees (all rows for batch, any one row otherwise); 1/L is the
 /// "auto" learning rate. Throws for a loss without a Lipschitz gradient.
 template <class T>
 double lipschitz_bound(const Dataset<T>& data, const LossSpec& loss, bool batch, bool with_intercept,
                        double l2, int n_threads) {
-  const double c = visit_loss(loss, [](const auto& l) { return l.curvature; });
-  if (c == 0.0)
-    detail::invalid("learning_rate='auto' needs a loss with a Lipschitz gradient; loss='",
-                    loss_name(loss.kind), "' has none: pass a number or a schedule");
+  const double c = loss_curvature(loss);
   const double h = batch ? gram_lambda_max(data, with_intercept, n_threads)
                          : max_row_norm2(data, with_intercept);
   return c * h + l2;
