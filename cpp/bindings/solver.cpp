@@ -2,7 +2,9 @@
 // run and re-acquires it only inside the observer.
 #include <pybind11/stl.h>
 
+#include <memory>
 #include <optional>
+#include <variant>
 
 #include "buffers.hpp"
 #include "fit_options.hpp"
@@ -142,6 +144,57 @@ void gradient_descent(const py::object& X, const py::object& y, const py::array&
   });
 }
 
+// descend::EpochRunner over one block of rows (a Dask block, on its
+// worker), keeping the arrays it reads alive.
+class PyEpochRunner {
+ public:
+  PyEpochRunner(const py::object& X, const py::object& y, const py::object& sample_weight, const py::kwargs& kwargs)
+      : keep_(py::make_tuple(X, y, sample_weight)),
+        runner_(dispatch_dtype(X, [&](auto zero) -> Any {
+          using T = decltype(zero);
+          const Dataset<T> data = dataset_view<T>(X, y, sample_weight);
+          const FitOptions options = fit_options_from(kwargs);
+          py::gil_scoped_release release;  // validation passes over the block: pure C++
+          return std::make_unique<EpochRunner<T>>(data, options);
+        })) {}
+
+  // One epoch from coef (flat, d k) and intercept (k), in place; returns
+  // (objective, grad_norm).
+  py::tuple epoch(const py::array& coef, const py::array& intercept) {
+    return std::visit(
+        [&](auto& runner) {
+          using T = typename std::decay_t<decltype(runner)>::value_type;
+          const Span<T> c = mutable_view<T>(coef, "coef");
+          const Span<T> b = mutable_view<T>(intercept, "intercept");
+          const index_t k = runner->options().loss.outputs();
+          if (b.size != k) throw py::value_error("intercept must have k entries");
+          double objective, grad_norm;
+          {
+            // The epoch is C++ over buffers this object and the caller keep alive.
+            py::gil_scoped_release release;
+            objective = runner->epoch(c.data, b.data, &grad_norm);
+          }
+          return py::make_tuple(objective, grad_norm);
+        },
+        runner_);
+  }
+
+  double learning_rate() const {
+    return std::visit([](const auto& r) { return r->options().learning_rate.eta0; }, runner_);
+  }
+
+ private:
+  template <class T>
+  struct Typed : std::unique_ptr<EpochRunner<T>> {
+    using value_type = T;
+    using std::unique_ptr<EpochRunner<T>>::unique_ptr;
+    Typed(std::unique_ptr<EpochRunner<T>> p) : std::unique_ptr<EpochRunner<T>>(std::move(p)) {}
+  };
+  using Any = std::variant<Typed<float>, Typed<double>>;
+  py::tuple keep_;
+  Any runner_;
+};
+
 }  // namespace
 
 void register_solver(py::module_& m) {
@@ -156,6 +209,27 @@ void register_solver(py::module_& m) {
         py::kw_only(), py::arg("loss_grad"), py::arg("curvature") = py::none(), py::arg("callback") = py::none(),
         "descend::fit over remote sums (method='batch'): loss_grad(theta) -> (sum, grad_sums), "
         "curvature(v) -> sums; options as fit's. Returns the report as a dict.");
+  py::class_<PyEpochRunner>(m, "EpochRunner", py::module_local())
+      .def(py::init<const py::object&, const py::object&, const py::object&, const py::kwargs&>(), py::arg("X"),
+           py::arg("y"), py::arg("sample_weight"),
+           "descend::EpochRunner over (X, y, sample_weight) with fit's options (method sgd or minibatch).")
+      .def("epoch", &PyEpochRunner::epoch, py::arg("coef"), py::arg("intercept"),
+           "One epoch from coef (flat) and intercept, in place; returns (objective, grad_norm).")
+      .def_property_readonly("learning_rate", &PyEpochRunner::learning_rate);
+  m.def(
+      "lipschitz_bound",
+      [](const py::object& X, const py::object& y, const py::object& sample_weight, const py::kwargs& kwargs) {
+        return dispatch_dtype(X, [&](auto zero) {
+          using T = decltype(zero);
+          const Dataset<T> data = dataset_view<T>(X, y, sample_weight);
+          const FitOptions o = fit_options_from(kwargs);
+          py::gil_scoped_release release;  // passes over X: pure C++
+          return detail::lipschitz_bound(data, o.loss, o.method == Method::Batch, o.fit_intercept, o.l2,
+                                         o.n_threads);
+        });
+      },
+      py::arg("X"), py::arg("y"), py::arg("sample_weight"),
+      "L, the 'auto' learning rate's Lipschitz bound (1/L), of this data under fit's options.");
   m.def("fit_defaults", &fit_defaults, "{option: default} of descend::FitOptions, by descend.fit's names.");
   m.def("gradient_descent", &gradient_descent, py::arg("X"), py::arg("y"), py::arg("theta"),
         py::arg("learning_rate"), py::arg("num_iterations"),

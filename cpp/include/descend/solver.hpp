@@ -8,6 +8,8 @@
 
 #include <chrono>
 #include <cmath>
+#include <functional>
+#include <memory>
 #include <numeric>
 #include <optional>
 #include <string>
@@ -539,6 +541,66 @@ FitReport fit(const RemoteSums<T>& remote, T* coef, T* intercept, const FitOptio
   st.remote = &remote;
   return detail::solve(st, coef, intercept, observer);
 }
+
+/// sgd or minibatch one epoch at a time, the run's state kept between
+/// epochs (the update rule's buffers, the schedule's clock, the shuffle's
+/// stream) while the parameters may be set from outside before each: the
+/// local step of parameter mixing over the blocks of a distributed array.
+/// Epochs run from (coef, intercept) with the same arithmetic as fit()'s,
+/// so run from their own result they are fit()'s epochs, bit for bit.
+template <class T>
+class EpochRunner {
+ public:
+  /// Validates as fit() does (options.method must be SGD or MiniBatch; a
+  /// learning_rate="auto" is resolved over this data).
+  EpochRunner(const Dataset<T>& data, const FitOptions& options) : data_(data) {
+    validate_options(options);
+    if (options.method == Method::Batch) detail::invalid("EpochRunner runs method='sgd' or 'minibatch'");
+    detail::validate_dataset(data, options.check_finite, options.n_threads);
+    detail::validate_targets(data.y, options.loss);
+    opt_ = detail::resolve_learning_rate(data, options);
+    if (data.is_sparse() && data.sparse.format == SparseFormat::CSC) data_.sparse = csr_.of(data.sparse);
+    const index_t k = opt_.loss.outputs();
+    const std::vector<T> zeros(static_cast<size_t>(data.features() * k + k), T(0));
+    st_ = std::make_unique<detail::RunState<T>>(data_, opt_, zeros.data(), zeros.data() + data.features() * k);
+    const index_t batch = opt_.method == Method::SGD ? 1 : opt_.batch_size;
+    run_ = std::visit(
+        [&](const auto& rule) -> std::function<double(double*)> {
+          using Rule = std::decay_t<decltype(rule)>;
+          if (data_.is_sparse()) {
+            auto e = std::make_shared<detail::SparseEpochs<T, Rule>>(*st_, rule, batch);
+            return [this, e](double* g) { return e->run(timer_, g); };
+          }
+          auto e = std::make_shared<detail::DenseEpochs<T, Rule>>(*st_, rule, batch);
+          return [this, e](double* g) { return e->run(timer_, g); };
+        },
+        opt_.optimizer);
+  }
+
+  /// One epoch from coef ((d, k) row-major) and intercept (k), written
+  /// back; returns the epoch's objective, *grad_norm its last gradient's norm.
+  double epoch(T* coef, T* intercept, double* grad_norm) {
+    detail::RunState<T>& st = *st_;
+    std::copy(coef, coef + st.n_coef, st.theta.begin());
+    std::copy(intercept, intercept + st.layout.outputs, st.theta.begin() + st.n_coef);
+    detail::validate_start(st.theta.data(), st.layout, "coef0", "intercept0");
+    const double objective = run_(grad_norm);
+    std::copy(st.theta.begin(), st.theta.begin() + st.n_coef, coef);
+    std::copy(st.theta.begin() + st.n_coef, st.theta.end(), intercept);
+    return objective;
+  }
+
+  /// The options in force (learning_rate="auto" resolved).
+  const FitOptions& options() const { return opt_; }
+
+ private:
+  Dataset<T> data_;
+  detail::CsrCopy<T> csr_;
+  FitOptions opt_;
+  std::unique_ptr<detail::RunState<T>> st_;
+  detail::PollTimer<T> timer_{nullptr};
+  std::function<double(double*)> run_;
+};
 
 /// descend.gradient_descent: num_iterations steps of the textbook batch
 /// gradient descent for least squares,
