@@ -53,6 +53,19 @@ def _seed(random_state) -> int | None:
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
+def _is_dask(X) -> bool:
+    """Whether X is a dask array (dask is not imported to ask)."""
+    return type(X).__module__.startswith("dask.array")
+
+
+def _blockwise(f, X, out_cols):
+    """f over a dask X's row blocks, lazily (dask-ml's way): a dask array of
+    f's rows, 1-D when out_cols is None, else (n, out_cols)."""
+    if out_cols is None:
+        return X.map_blocks(f, drop_axis=1, dtype=np.float64)
+    return X.map_blocks(f, chunks=(X.chunks[0], (out_cols,)), dtype=np.float64)
+
+
 def _contiguous(X):
     """A row subset of X as descend.fit reads it in place: C order for dense, sparse as it is."""
     return X if hasattr(X, "tocsr") else np.ascontiguousarray(X)
@@ -95,6 +108,23 @@ class _GDBase(BaseEstimator):
                 options[name] = value
         return options
 
+    def _validate_dask(self, X, y, reset: bool):
+        """A dask X as it is (descend.dask checks its blocks on the workers);
+        y computed (labels and targets are small), as a NumPy array."""
+        if X.ndim != 2:
+            raise ValueError(f"X must be 2-D of shape (n_samples, n_features), got shape {X.shape}")
+        if reset:
+            self.n_features_in_ = int(X.shape[1])
+        elif X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                             f"{self.n_features_in_} features as input")
+        if X.dtype not in _DTYPES:
+            X = X.astype(np.float64)
+        y = np.asarray(y.compute() if _is_dask(y) else y)
+        if y.ndim != 1 or y.shape[0] != X.shape[0]:
+            raise ValueError(f"y must be 1-D with one entry per row of X, got shape {y.shape}")
+        return X, y
+
     def _check_early_stopping(self) -> None:
         if self.early_stopping:
             fraction = self.validation_fraction
@@ -115,7 +145,14 @@ class _GDBase(BaseEstimator):
             monitor = _EarlyStopping(validation, self._validation_score, self.tol, self.n_iter_no_change)
             callback = monitor
             tol = None  # the validation score decides, as in scikit-learn's SGD
-        result = _descend_fit(
+        fit = _descend_fit
+        if _is_dask(X):
+            if validation is not None:
+                raise ValueError("early_stopping is not available for dask arrays (it needs a validation split)")
+            from .dask import fit
+
+            options.pop("check_finite")  # descend.dask checks the blocks on the workers
+        result = fit(
             X, y, loss=loss, delta=self._delta(), max_iter=max_iter, tol=tol,
             n_iter_no_change=self.n_iter_no_change, coef0=coef0, intercept0=intercept0,
             sample_weight=w, seed=seed, callback=callback, **options,
@@ -303,7 +340,10 @@ class GDRegressor(RegressorMixin, _GDBase):
         return self.loss
 
     def _validate(self, X, y, sample_weight, reset: bool):
-        X, y = validate_data(self, X, y, dtype=_DTYPES, accept_sparse=_SPARSE, y_numeric=True, reset=reset)
+        if _is_dask(X):
+            X, y = self._validate_dask(X, y, reset)
+        else:
+            X, y = validate_data(self, X, y, dtype=_DTYPES, accept_sparse=_SPARSE, y_numeric=True, reset=reset)
         y = y.astype(X.dtype, copy=False)
         w = _unit_mean(_check_sample_weight(sample_weight, X, dtype=X.dtype))
         return X, y, w
@@ -362,8 +402,11 @@ class GDRegressor(RegressorMixin, _GDBase):
         return self
 
     def predict(self, X):
-        """X coef_ + intercept_."""
+        """X coef_ + intercept_ (for a dask X, a lazy dask array)."""
         check_is_fitted(self)
+        if _is_dask(X):
+            X, _ = self._validate_dask(X, np.zeros(X.shape[0]), reset=False)
+            return _blockwise(self.predict, X, None)
         X = validate_data(self, X, dtype=_DTYPES, accept_sparse=_SPARSE, reset=False)
         return X @ self.coef_.astype(X.dtype, copy=False) + self.intercept_.astype(X.dtype)[0]
 
@@ -482,7 +525,10 @@ class GDClassifier(ClassifierMixin, _GDBase):
         return _unit_mean(w)
 
     def _validate(self, X, y, reset: bool):
-        X, y = validate_data(self, X, y, dtype=_DTYPES, accept_sparse=_SPARSE, reset=reset)
+        if _is_dask(X):
+            X, y = self._validate_dask(X, y, reset)
+        else:
+            X, y = validate_data(self, X, y, dtype=_DTYPES, accept_sparse=_SPARSE, reset=reset)
         check_classification_targets(y)
         return X, y
 
@@ -622,12 +668,17 @@ class GDClassifier(ClassifierMixin, _GDBase):
         """X coef_.T + intercept_: shape (n,) for two classes (> 0 means
         classes_[1]), else (n, n_classes)."""
         check_is_fitted(self)
+        if _is_dask(X):
+            X, _ = self._validate_dask(X, np.zeros(X.shape[0]), reset=False)
+            return _blockwise(self.decision_function, X, None if len(self.classes_) == 2 else len(self.classes_))
         X = validate_data(self, X, dtype=_DTYPES, accept_sparse=_SPARSE, reset=False)
         scores = X @ self.coef_.T.astype(X.dtype, copy=False) + self.intercept_.astype(X.dtype)
         return scores[:, 0] if scores.shape[1] == 1 else scores
 
     def predict(self, X):
-        """The class with the largest decision function."""
+        """The class with the largest decision function (for a dask X, a lazy dask array)."""
+        if _is_dask(X):
+            return X.map_blocks(self.predict, drop_axis=1, dtype=self.classes_.dtype)
         scores = self.decision_function(X)
         index = (scores > 0).astype(np.int64) if scores.ndim == 1 else np.argmax(scores, axis=1)
         return self.classes_[index]
@@ -639,7 +690,9 @@ class GDClassifier(ClassifierMixin, _GDBase):
     def predict_proba(self, X):
         """Class probabilities (loss "logistic" or "softmax"): the sigmoid of
         the decision function for two classes, its softmax otherwise; rows
-        sum to 1."""
+        sum to 1 (for a dask X, a lazy dask array)."""
+        if _is_dask(X):
+            return _blockwise(self.predict_proba, X, len(self.classes_))
         scores = np.asarray(self.decision_function(X), dtype=np.float64)
         if scores.ndim == 1:
             p1 = np.exp(-np.logaddexp(0.0, -scores))
@@ -652,7 +705,9 @@ class GDClassifier(ClassifierMixin, _GDBase):
 
     @available_if(_has_proba)
     def predict_log_proba(self, X):
-        """log of predict_proba, computed stably."""
+        """log of predict_proba, computed stably (for a dask X, a lazy dask array)."""
+        if _is_dask(X):
+            return _blockwise(self.predict_log_proba, X, len(self.classes_))
         scores = np.asarray(self.decision_function(X), dtype=np.float64)
         if scores.ndim == 1:
             return np.column_stack([-np.logaddexp(0.0, scores), -np.logaddexp(0.0, -scores)])
