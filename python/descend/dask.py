@@ -198,6 +198,11 @@ class _Cluster:
         self.futures = xs + ys + [f for f in ws if f is not None]
         self.n_blocks = len(xs)
 
+    def release(self) -> None:
+        """Drops this fit's references to the blocks and actors. Never cancels:
+        the keys may be the caller's own persisted blocks, which must stay."""
+        self.actors, self.futures = [], []
+
     def call(self, method: str, *args) -> list:
         """method(*args) on every actor at once; their results, flattened, in block order."""
         try:
@@ -264,7 +269,7 @@ def fit(X, y, *, sample_weight=None, client=None, loss: str = FIT["loss"], metho
         else:
             report = _mixing(cluster, coef, intercept, options, progress)
     finally:
-        cluster.client.cancel(cluster.futures)
+        cluster.release()
     return FitResult(coef=coef, intercept=intercept if loss == "softmax" else float(intercept[0]), **report)
 
 
