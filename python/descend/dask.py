@@ -174,48 +174,45 @@ class _Cluster:
     """The persisted blocks and one _Blocks actor per worker holding some."""
 
     def __init__(self, client, X, y, w, options):
-        self.client = client
-        if not client.scheduler_info().get("workers"):
-            raise RuntimeError("the Dask client has no workers: start some (or wait for them) before fitting")
+        from distributed import wait
+
         xs = client.compute(list(X.to_delayed().ravel()))
         ys = client.compute(list(y.to_delayed().ravel()))
         ws = client.compute(list(w.to_delayed().ravel())) if w is not None else [None] * len(xs)
-        client.wait_for_workers(1)
-        from distributed import wait
-
         wait(xs)
         holders = client.who_has(xs)
         by_worker: dict = {}
         for i, f in enumerate(xs):
             worker = sorted(holders[f.key])[0]
             by_worker.setdefault(worker, []).append(i)
-        self.actors = []
-        for worker, idx in sorted(by_worker.items()):
-            future = client.submit(_Blocks, idx, [xs[i] for i in idx], [ys[i] for i in idx], [ws[i] for i in idx],
-                                   options, workers=[worker], allow_other_workers=False, actor=True, pure=False)
-            self.actors.append(future)
-        self.actors = [f.result() for f in self.actors]
+        self.handles = [client.submit(_Blocks, idx, [xs[i] for i in idx], [ys[i] for i in idx],
+                                      [ws[i] for i in idx], options, workers=[worker], allow_other_workers=False,
+                                      actor=True, pure=False)
+                        for worker, idx in sorted(by_worker.items())]
+        self.actors = [f.result() for f in self.handles]
         self.futures = xs + ys + [f for f in ws if f is not None]
-        self.n_blocks = len(xs)
 
     def release(self) -> None:
         """Drops this fit's references to the blocks and actors. Never cancels:
         the keys may be the caller's own persisted blocks, which must stay."""
-        self.actors, self.futures = [], []
+        self.handles, self.actors, self.futures = [], [], []
 
-    def call(self, method: str, *args) -> list:
-        """method(*args) on every actor at once; their results, flattened, in block order."""
+    def each(self, method: str, *args) -> list:
+        """method(*args) on every actor at once; their results, in actor order."""
         try:
             pending = [getattr(a, method)(*args) for a in self.actors]
-            results = [item for p in pending for item in p.result()]
-        except (OSError, TimeoutError) as e:  # a worker (and the actor on it) is gone
-            raise RuntimeError(f"a Dask worker was lost during the fit ({type(e).__name__}: {e}); "
-                               "its blocks and their state are gone: fit again") from None
+            return [p.result() for p in pending]
         except Exception as e:
-            if "worker" in str(e).lower() and "lost" in str(e).lower() or type(e).__name__ == "CommClosedError":
-                raise RuntimeError(f"a Dask worker was lost during the fit: {e}") from None
+            # A lost worker shows as a broken connection, or as the actor's
+            # future no longer 'finished' (the scheduler lost its key).
+            if isinstance(e, (OSError, TimeoutError)) or any(f.status != "finished" for f in self.handles):
+                raise RuntimeError(f"a Dask worker was lost during the fit ({type(e).__name__}: {e}); "
+                                   "its blocks and their state are gone: fit again") from None
             raise
-        return sorted(results, key=lambda r: r[0])
+
+    def call(self, method: str, *args) -> list:
+        """method(*args) on every actor; the blocks' results, in block order."""
+        return sorted((item for part in self.each(method, *args) for item in part), key=lambda r: r[0])
 
 
 def fit(X, y, *, sample_weight=None, client=None, loss: str = FIT["loss"], method: str = FIT["method"],
@@ -237,19 +234,7 @@ def fit(X, y, *, sample_weight=None, client=None, loss: str = FIT["loss"], metho
     w = None if sample_weight is None else _as_dask(sample_weight, "sample_weight", chunks, dtype)
     loss, method, optimizer = as_name(loss, "loss"), as_name(method, "method"), as_name(optimizer, "optimizer")
     check_callable(callback, "callback")
-    if client is None:
-        try:
-            client = get_client()
-        except ValueError:
-            raise RuntimeError("descend.dask.fit needs a Dask client: create one, e.g. "
-                               "distributed.Client(LocalCluster()) or Client('tcp://scheduler:8786')") from None
-    k = 1
-    if loss == "softmax":
-        k = _n_classes(np.asarray(y.max().compute(), dtype=np.float64).reshape(1), coef0)
-    coef_shape = (d, k) if loss == "softmax" else (d,)
-    coef = _start(coef0, "coef0", dtype, coef_shape)
-    intercept = _intercept_start(intercept0, "intercept0", dtype, k)
-    options = dict(loss=loss, delta=as_float(delta, "delta"), n_classes=k, method=method, optimizer=optimizer,
+    options = dict(loss=loss, delta=as_float(delta, "delta"), n_classes=1, method=method, optimizer=optimizer,
                    optimizer_params=as_float_params(optimizer_params), learning_rate=_learning_rate(learning_rate),
                    batch_size=as_int(batch_size, "batch_size"), max_iter=as_int(max_iter, "max_iter"),
                    tol=as_optional_float(tol, "tol"), n_iter_no_change=as_int(n_iter_no_change, "n_iter_no_change"),
@@ -259,18 +244,40 @@ def fit(X, y, *, sample_weight=None, client=None, loss: str = FIT["loss"], metho
     # The options' own checks (the core's) before any work on the cluster.
     _core.StoppingMonitor(max_iter=options["max_iter"], tol=options["tol"],
                           n_iter_no_change=options["n_iter_no_change"], gtol=options["gtol"])
-    progress = None
-    if callback is not None or verbose:
-        progress = _Progress(callback, bool(verbose), "iteration" if method == "batch" else "epoch", coef_shape)
-    cluster = _Cluster(client, X, y, w, options)
-    try:
-        if method == "batch":
-            report = _batch(cluster, n, d, coef, intercept, options, progress)
-        else:
-            report = _mixing(cluster, coef, intercept, options, progress)
-    finally:
-        cluster.release()
+    client = _client(client)
+    # Actor handles bind to the current client: make it the given one.
+    with client.as_current():
+        if loss == "softmax":
+            options["n_classes"] = _n_classes(np.asarray(y.max().compute(), dtype=np.float64).reshape(1), coef0)
+        k = options["n_classes"]
+        coef_shape = (d, k) if loss == "softmax" else (d,)
+        coef = _start(coef0, "coef0", dtype, coef_shape)
+        intercept = _intercept_start(intercept0, "intercept0", dtype, k)
+        progress = None
+        if callback is not None or verbose:
+            progress = _Progress(callback, bool(verbose), "iteration" if method == "batch" else "epoch", coef_shape)
+        cluster = _Cluster(client, X, y, w, options)
+        try:
+            if method == "batch":
+                report = _batch(cluster, n, d, coef, intercept, options, progress)
+            else:
+                report = _mixing(cluster, coef, intercept, options, progress)
+        finally:
+            cluster.release()
     return FitResult(coef=coef, intercept=intercept if loss == "softmax" else float(intercept[0]), **report)
+
+
+def _client(client):
+    """The given client, or the current one; it must have workers."""
+    if client is None:
+        try:
+            client = get_client()
+        except ValueError:
+            raise RuntimeError("descend.dask.fit needs a Dask client: create one, e.g. "
+                               "distributed.Client(LocalCluster()) or Client('tcp://scheduler:8786')") from None
+    if not client.scheduler_info().get("workers"):
+        raise RuntimeError("the Dask client has no workers: start some (or wait for them) before fitting")
+    return client
 
 
 def _batch(cluster: _Cluster, n: int, d: int, coef, intercept, options: dict, progress) -> dict:
@@ -294,7 +301,7 @@ def _batch(cluster: _Cluster, n: int, d: int, coef, intercept, options: dict, pr
 
 def _mixing(cluster: _Cluster, coef, intercept, options: dict, progress) -> dict:
     if options["learning_rate"] == "auto":
-        bound = max(a.lipschitz(options).result() for a in cluster.actors)
+        bound = max(cluster.each("lipschitz", options))
         options = dict(options, learning_rate=1.0 / bound if bound > 0 else 1.0)
     monitor = _core.StoppingMonitor(max_iter=options["max_iter"], tol=options["tol"],
                                     n_iter_no_change=options["n_iter_no_change"], gtol=options["gtol"])
