@@ -202,7 +202,7 @@ def test_method_equivalences(shape, order):
     sgd = descend.fit(X, y, method="sgd", seed=3, **kw)
     mb1 = descend.fit(X, y, method="minibatch", batch_size=1, seed=3, **kw)
     _same(sgd, mb1)
-    batch = descend.fit(X, y, method="batch", **kw)
+    batch = descend.fit(X, y, method="batch", precompute=False, **kw)  # the streaming kernels (test_gram.py: S)
     for size in (shape[0], shape[0] + 1, 10**6):
         mb = descend.fit(X, y, method="minibatch", batch_size=size, shuffle=False, **kw)
         np.testing.assert_array_equal(mb.coef, batch.coef)

@@ -28,6 +28,13 @@ std::optional<double> as_optional(const py::handle& v) {
   return v.is_none() ? std::nullopt : std::optional<double>(v.cast<double>());
 }
 
+// precompute: "auto", True or False.
+Precompute precompute_from(const py::handle& v) {
+  if (py::isinstance<py::bool_>(v)) return v.cast<bool>() ? Precompute::Always : Precompute::Never;
+  if (py::isinstance<py::str>(v) && v.cast<std::string>() == "auto") return Precompute::Auto;
+  throw py::value_error("precompute must be 'auto', True or False, got " + std::string(py::repr(v)));
+}
+
 // In dependency order: optimizer_params applies to the rule `optimizer` named.
 const Field fields[] = {
     {"loss", [](FitOptions& o, const py::handle& v) { o.loss.kind = loss_from_name(v.cast<std::string>()); },
@@ -78,6 +85,11 @@ const Field fields[] = {
      [](const FitOptions& o) -> py::object { return py::int_(o.n_threads); }},
     {"check_finite", [](FitOptions& o, const py::handle& v) { o.check_finite = v.cast<bool>(); },
      [](const FitOptions& o) -> py::object { return py::bool_(o.check_finite); }},
+    {"precompute", [](FitOptions& o, const py::handle& v) { o.precompute = precompute_from(v); },
+     [](const FitOptions& o) -> py::object {
+       if (o.precompute == Precompute::Auto) return py::str("auto");
+       return py::bool_(o.precompute == Precompute::Always);
+     }},
 };
 
 }  // namespace

@@ -151,6 +151,7 @@ def fit(
     verbose: bool = False,
     delta: float = FIT["delta"],
     check_finite: bool = FIT["check_finite"],
+    precompute: Any = FIT["precompute"],
     **optimizer_params,
 ) -> FitResult:
     r"""Fit a linear model by gradient descent.
@@ -242,6 +243,20 @@ def fit(
         The huber loss's threshold (> 0).
     check_finite : bool
         Reject NaN or infinity in X and y (one fast pass). False skips it.
+    precompute : "auto", True or False
+        loss="squared", method="batch": iterate on the sufficient statistics
+        S = sum_i w_i z_i z_i^T, z_i = (x_i, 1, y_i), formed in one threaded
+        pass over X (Z^T W Z, Z^T W y and y^T W y in one (d+2) x (d+2)
+        matrix). Then J = u^T S u / m and the gradient 2 (S u)[:d+1] / m with
+        u = (coef, intercept, -1): an iteration costs (d+2)^2 instead of a
+        pass over the n rows, and "auto" learning rates come from S. Same
+        iterates, history and stopping rules as the streaming path, to
+        rounding (the objective of a near-perfect fit, a difference of
+        large terms, is accurate to ~1e-16 u^T|S|u only). "auto" takes it
+        when a product with S costs at most a quarter of a streaming
+        iteration (dense: n >= ~2 d), forming S costs at most max_iter
+        streaming iterations (dense: max_iter >= ~d/4) and d <= 4096; True
+        takes it always (an error for other losses and methods).
 
     Returns
     -------
@@ -299,6 +314,7 @@ def fit(
         seed=as_seed(seed),
         n_threads=as_n_threads(n_threads),
         check_finite=bool(check_finite),
+        precompute=precompute,
     )
     result = FitResult(coef=coef, intercept=intercept if loss == "softmax" else float(intercept[0]), **report)
     if progress is not None and progress.verbose:

@@ -150,7 +150,7 @@ def _batch_iteration(X: np.ndarray, y: np.ndarray, iterations: int, n_threads=No
     # check_finite=False: the one finiteness pass over X per fit call is not
     # part of an iteration (it would add bytes(X)/bandwidth / iterations).
     return lambda: fit(X, y, learning_rate=1e-6, max_iter=iterations, tol=None, n_threads=n_threads,
-                       check_finite=False)
+                       check_finite=False, precompute=False)
 
 
 def _per(times: List[float], k: int) -> List[float]:
@@ -583,6 +583,31 @@ def w7_dask(cfg: Config) -> List[Row]:
     return rows
 
 
+def w8_gram(cfg: Config) -> List[Row]:
+    """Squared-loss batch gd to gtol=1e-8: the Gram path (S formed once, then
+    (d+2)^2 a step) against streaming X every iteration, and the NumPy twin."""
+    n, d = cfg.size(2_000_000, 200_000), 64
+    X, y = regression_data(n, d)
+    name, unit = f"W8 squared batch gd to gtol 1e-8 {n}x{d} float64, learning_rate 0.2", "to accuracy"
+    kw = dict(learning_rate=0.2, gtol=1e-8, tol=None, max_iter=10_000, check_finite=False)
+    runs = {flag: fit(X, y, precompute=flag, **kw) for flag in (True, False)}
+    gram, stream = alternated([lambda: fit(X, y, precompute=True, **kw), lambda: fit(X, y, precompute=False, **kw)],
+                              cfg.repeats)
+    iteration = _per(stream, runs[False].n_iter)
+    rows = [Row(name, "descend precompute=True (S, then iterations)", unit, gram, objective=mse(X, y, runs[True].coef),
+                note=f"{runs[True].n_iter} iterations; {statistics.median(gram) / statistics.median(iteration):.1f} "
+                     "streaming iterations' time"),
+            Row(name, "descend precompute=False (streaming)", unit, stream, objective=mse(X, y, runs[False].coef),
+                note=f"{runs[False].n_iter} iterations")]
+    twin = reference.fit(X, y, learning_rate=0.2, gtol=1e-8, tol=None, max_iter=10_000)
+    rows.append(Row(name, "numpy reference (streaming)", unit,
+                    timed(lambda: reference.fit(X, y, learning_rate=0.2, gtol=1e-8, tol=None, max_iter=10_000),
+                          max(1, cfg.repeats // 5), warmup=0),
+                    objective=mse(X, y, twin.coef), note=f"{twin.n_iter} iterations"))
+    rows.append(Row(name, "one streaming iteration (for scale)", "per iteration", iteration))
+    return rows
+
+
 WORKLOADS = {
     "W0": w0_textbook,
     "W1": w1_batch,
@@ -593,6 +618,7 @@ WORKLOADS = {
     "W5": w5_time_to_accuracy,
     "W6": w6_sparse_text,
     "W7": w7_dask,
+    "W8": w8_gram,
 }
 
 

@@ -222,10 +222,15 @@ def fit(X, y, *, sample_weight=None, client=None, loss: str = FIT["loss"], metho
         l2: float = FIT["l2"], l1: float = FIT["l1"], fit_intercept: bool = FIT["fit_intercept"], coef0=None,
         intercept0=None, shuffle: bool = FIT["shuffle"], seed: Optional[int] = FIT["seed"],
         n_threads: Optional[int] = None, callback=None, verbose: bool = False, delta: float = FIT["delta"],
-        **optimizer_params) -> FitResult:
+        precompute: Any = FIT["precompute"], **optimizer_params) -> FitResult:
     """:func:`descend.fit` over Dask arrays, on the Dask cluster of ``client``
     (default: the current ``distributed`` client). See the module's doc for
-    how batch and sgd/minibatch run; the arguments and result are fit's."""
+    how batch and sgd/minibatch run; the arguments and result are fit's.
+    ``precompute`` ("auto" or False) always streams here: the Gram path
+    is descend.fit's only (True is a ValueError)."""
+    if precompute is not False and not (isinstance(precompute, str) and precompute == "auto"):
+        raise ValueError(f"precompute must be 'auto' or False in descend.dask.fit (the blocks' sums stream; "
+                         f"the Gram path is descend.fit's), got {precompute!r}")
     X = _as_matrix(X)
     chunks = X.chunks[0]
     n, d = int(sum(chunks)), int(X.shape[1])

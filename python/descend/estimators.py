@@ -263,6 +263,9 @@ class GDRegressor(RegressorMixin, _GDBase):
     momentum, rho, beta_1, beta_2, epsilon, weight_decay : float or None
         The update rule's hyper-parameters (None: the rule's default; one
         the rule does not take is a TypeError at fit).
+    precompute : "auto", True or False, loss="squared" with method="batch":
+        iterate on the (d+2)^2 Gram matrix of (X, 1, y) formed in one pass
+        (see descend.fit); "auto" when it pays.
 
     Attributes
     ----------
@@ -303,6 +306,7 @@ class GDRegressor(RegressorMixin, _GDBase):
         beta_2=None,
         epsilon=None,
         weight_decay=None,
+        precompute=FIT["precompute"],
     ):
         self.loss = loss
         self.delta = delta
@@ -330,6 +334,10 @@ class GDRegressor(RegressorMixin, _GDBase):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.weight_decay = weight_decay
+        self.precompute = precompute
+
+    def _fit_options(self) -> dict:
+        return dict(super()._fit_options(), precompute=self.precompute)
 
     def _delta(self) -> float:
         return self.delta

@@ -120,6 +120,27 @@ def loss_grad(X, y, coef, intercept=0.0, *, loss="squared", sample_weight=None, 
     return float(J), grad, (gb if p.ndim == 2 else float(gb))
 
 
+def gram_statistics(X, y, sample_weight=None):
+    """S = sum_i w_i z_i z_i^T with z_i = (x_i, 1, y_i): Z^T W Z, Z^T W y and
+    y^T W y in one (d + 2) x (d + 2) matrix."""
+    X = np.asarray(X, np.float64)
+    n = X.shape[0]
+    Z = np.column_stack([X, np.ones(n), np.asarray(y, np.float64)])
+    w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, np.float64)
+    return Z.T @ (w[:, None] * Z)
+
+
+def gram_loss_grad(S, m, coef, intercept=0.0, *, l2=0.0):
+    """loss_grad of the squared loss from S = gram_statistics(X, y, w) over m
+    rows: with u = (coef, intercept, -1), sum_i w_i (p_i - y_i)^2 = u^T S u
+    and its gradient over (coef, intercept) is 2 (S u)[:d+1]."""
+    coef = np.asarray(coef, np.float64)
+    u = np.concatenate([coef, [intercept, -1.0]])
+    Su = S @ u
+    J = float(u @ Su) / m + 0.5 * l2 * np.sum(coef * coef)
+    return J, 2.0 * Su[:-2] / m + l2 * coef, float(2.0 * Su[-2] / m)
+
+
 def gradient_descent(X, y, theta, learning_rate, num_iterations):
     """The classic loop: theta <- theta - lr * (2/m) X^T (X theta - y)."""
     X = np.asarray(X, np.float64)
@@ -284,9 +305,12 @@ def fit(
     shuffle=FIT["shuffle"],
     seed=FIT["seed"],
     delta=FIT["delta"],
+    precompute=False,
     **optimizer_params,
 ):
-    """descend.fit in plain NumPy (float64), same arguments and FitResult."""
+    """descend.fit in plain NumPy (float64), same arguments and FitResult.
+    precompute=True takes the squared loss's batch objective and gradient
+    from gram_statistics; False (and "auto") from the rows."""
     X = np.asarray(X, np.float64)
     y = np.asarray(y, np.float64)
     n, d = X.shape
@@ -304,7 +328,12 @@ def fit(
     eta0 = schedule_at(learning_rate, 0)
     rule = Rule(optimizer, coef.size + (k if fit_intercept else 0), **optimizer_params)
 
+    gram = gram_statistics(X, y, w) if precompute is True and loss == "squared" and method == "batch" else None
+
     def objective(rows):
+        if gram is not None:
+            J, g, gb = gram_loss_grad(gram, n, coef, b, l2=l2)
+            return J + l1 * np.abs(coef).sum(), g, gb
         ww = None if w is None else w[rows]
         J, g, gb = loss_grad(X[rows], y[rows], coef, b, loss=loss, sample_weight=ww, l2=l2, delta=delta)
         return J + l1 * np.abs(coef).sum(), g, gb

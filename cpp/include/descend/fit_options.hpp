@@ -31,6 +31,10 @@ inline const char* method_name(Method m) {
   return "?";
 }
 
+/// Whether a batch fit of the squared loss runs on the Gram matrix of X
+/// (gram.hpp): Auto when it pays (detail::gram_pays), Always, Never.
+enum class Precompute { Auto, Always, Never };
+
 /// Everything a fit needs besides the data; defaults match descend.fit.
 struct FitOptions {
   LossSpec loss;                   ///< the pointwise loss
@@ -47,6 +51,7 @@ struct FitOptions {
   std::uint64_t seed = 0;          ///< seed of the shuffle's Random stream
   int n_threads = 0;               ///< <= 0: get_num_threads()
   bool check_finite = true;        ///< reject NaN/inf in X and y before starting
+  Precompute precompute = Precompute::Auto;  ///< squared loss, batch: iterate on X^T W X (gram.hpp)
 };
 
 /// What the observer sees after each iteration (batch) or epoch.
@@ -98,6 +103,9 @@ inline void validate_options(const FitOptions& o) {
                     "'); pass gtol=None or use tol");
   detail::check_non_negative(o.l2, "l2");
   detail::check_non_negative(o.l1, "l1");
+  if (o.precompute == Precompute::Always && (o.loss.kind != LossKind::Squared || o.method != Method::Batch))
+    detail::invalid("precompute=True needs loss='squared' and method='batch' (got loss='", loss_name(o.loss.kind),
+                    "', method='", method_name(o.method), "'); pass precompute='auto' or False");
 }
 
 /// What fit(data, options) returns: the fitted parameters and the report.

@@ -19,6 +19,7 @@
 #include "errors.hpp"
 #include "fit_options.hpp"
 #include "gather.hpp"
+#include "gram.hpp"
 #include "gradient.hpp"
 #include "optimizers.hpp"
 #include "penalties.hpp"
@@ -430,6 +431,15 @@ Status run_epochs(RunState<T>& st, const Rule& rule, index_t batch_size, FitRepo
   return loop(epochs);
 }
 
+// Whether this fit runs on the Gram matrix (gram.hpp): precompute=True, or
+// "auto" when it pays; squared loss and batch only.
+template <class T>
+bool use_gram(const Dataset<T>& data, const FitOptions& o) {
+  if (o.precompute == Precompute::Never || o.loss.kind != LossKind::Squared || o.method != Method::Batch)
+    return false;
+  return o.precompute == Precompute::Always || gram_pays(data, o.stopping.max_iter);
+}
+
 // The options with learning_rate="auto" resolved to a constant 1/L.
 template <class T>
 FitOptions resolve_learning_rate(const Dataset<T>& data, const FitOptions& opt) {
@@ -495,14 +505,21 @@ FitReport fit(const Dataset<T>& data, T* coef, T* intercept, const FitOptions& o
   validate_options(options);
   detail::validate_dataset(data, options.check_finite, options.n_threads);
   detail::validate_targets(data.y, options.loss);
-  const FitOptions opt = detail::resolve_learning_rate(data, options);
-
-  // sgd and minibatch read a sparse X one row at a time: a CSC X is copied
-  // to CSR once (batch methods use it as it is).
+  // sgd, minibatch and the Gram matrix read a sparse X one row at a time:
+  // a CSC X is copied to CSR once (batch methods use it as it is).
+  const bool gram = detail::use_gram(data, options);
   detail::CsrCopy<T> csr;
   Dataset<T> rows_data = data;
-  if (data.is_sparse() && data.sparse.format == SparseFormat::CSC && opt.method != Method::Batch)
+  if (data.is_sparse() && data.sparse.format == SparseFormat::CSC && (gram || options.method != Method::Batch))
     rows_data.sparse = csr.of(data.sparse);
+  if (gram) {
+    // One pass over X, then the remote-sums loop over S (learning_rate
+    // "auto" from S's own Lanczos passes).
+    const detail::GramSums<T> sums(rows_data, detail::resolve_threads(options.n_threads),
+                                   observer ? observer->poll : std::function<void()>{});
+    return fit(sums.sums(), coef, intercept, options, observer);
+  }
+  const FitOptions opt = detail::resolve_learning_rate(data, options);
   detail::RunState<T> st(rows_data, opt, coef, intercept);
   return detail::solve(st, coef, intercept, observer);
 }

@@ -1,0 +1,310 @@
+// Sufficient statistics of the squared loss: the Gram path of a batch fit.
+//
+// With z_i = (x_i, 1, y_i) (the row, the intercept's 1 and the target) and
+// u = (coef, intercept, -1), the residual is p_i - y_i = z_i . u, so
+//   sum_i w_i (p_i - y_i)^2 = u^T S u,   S = sum_i w_i z_i z_i^T,
+// and the gradient's sums over (coef, intercept) are 2 (S u)[0 .. d]. S,
+// (d + 2)^2 doubles formed in one pass over X, holds Z^T W Z, Z^T W y and
+// y^T W y at once; afterwards an iteration costs one (d + 2)^2 product
+// instead of a pass over the n rows, and the solver loop runs on it as on
+// any other sums (RemoteSums). Every entry of S adds its rows in row order,
+// in blocks of a size set by the shape alone, whichever thread computes
+// it: the same bits for any thread count.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <vector>
+
+#include "config.hpp"
+#include "dataset.hpp"
+#include "partition.hpp"
+#include "rows.hpp"
+#include "remote.hpp"
+#include "simd.hpp"
+
+namespace descend::detail {
+
+// The Gram path pays when one product with S (p^2 multiply-adds, p =
+// d + 2) costs at most a quarter of a streaming iteration (2 nnz: one
+// prediction and one gradient pass; dense: n >= ~2 d), and forming S
+// (sum_i (nnz_i + 2)^2 / 2; dense: ~ d / 4 streaming iterations) costs no
+// more than max_iter streaming iterations; past 4,096 columns S (128 MiB)
+// is more memory than this library takes unasked.
+constexpr index_t gram_max_features = 4096;
+
+/// Whether precompute="auto" takes the Gram path for this data and budget.
+template <class T>
+bool gram_pays(const Dataset<T>& data, index_t max_iter) {
+  const index_t n = data.rows(), d = data.features();
+  if (d > gram_max_features) return false;
+  double nnz = double(n) * double(d), form = double(n) * double(d + 2) * double(d + 2) / 2;
+  if (data.is_sparse()) {
+    nnz = double(data.sparse.nnz());
+    // Rows' entry counts: from indptr for CSR; a CSC X's are bounded by its mean.
+    form = data.sparse.visit([&](const auto*, const auto* indptr) {
+      double f = 0.0;
+      if (data.sparse.format == SparseFormat::CSR) {
+        for (index_t i = 0; i < n; ++i) f += std::pow(double(indptr[i + 1] - indptr[i]) + 2.0, 2.0) / 2;
+      } else {
+        f = double(n) * std::pow(nnz / double(std::max<index_t>(n, 1)) + 2.0, 2.0) / 2;
+      }
+      return f;
+    });
+  }
+  const double stream = 2.0 * nnz, p = double(d + 2);
+  return 4.0 * p * p <= stream && form <= double(max_iter) * stream;
+}
+
+// Partial sums of S take at most this many doubles (32 MiB) in all, in
+// at most gram_max_chunks slots.
+constexpr index_t max_slot_doubles = index_t{1} << 22;
+constexpr index_t gram_max_chunks = 64;
+
+// A block of rows as doubles, z_r = (x_r, 1, y_r, 0 padding) in Z and
+// w_r z_r in WZ (Z itself without weights), pp values a row.
+template <class T>
+struct Blocks {
+  const Dataset<T>& data;
+  index_t pp;
+  std::vector<double> Z, WZ;
+
+  Blocks(const Dataset<T>& data_, index_t pp_, index_t block)
+      : data(data_), pp(pp_), Z(static_cast<size_t>(block * pp_), 0.0) {
+    if (data.has_weights()) WZ.assign(Z.size(), 0.0);
+  }
+  const double* weighted() const { return WZ.empty() ? Z.data() : WZ.data(); }
+
+  // Rows [first, first + rows) into the block; returns rows.
+  index_t gather(index_t first, index_t rows) {
+    const index_t d = data.features();
+    for (index_t r = 0; r < rows; ++r) {
+      const index_t i = first + r;
+      double* z = Z.data() + r * pp;
+      if (data.X.layout == Layout::RowMajor) {
+        const T* x = data.X.data + i * d;
+        for (index_t j = 0; j < d; ++j) z[j] = double(x[j]);
+      } else {
+        for (index_t j = 0; j < d; ++j) z[j] = double(data.X.data[i + j * data.X.rows]);
+      }
+      z[d] = 1.0;
+      z[d + 1] = double(data.y[i]);
+      if (!WZ.empty()) {
+        const double w = data.weight(i);
+        double* wz = WZ.data() + r * pp;
+        for (index_t j = 0; j < d + 2; ++j) wz[j] = w * z[j];
+      }
+    }
+    return rows;
+  }
+};
+
+// The tiles of S on or above its diagonal, `rows` x 8 entries each (rows
+// per tile: as many accumulators as the target's vector registers hold).
+struct Tiles {
+  static constexpr index_t rows = simd::native_doubles >= 4 ? 4 : 2;
+  index_t pp;                // S's side, padded to whole tiles
+  std::vector<index_t> at;   // i0 * pp + j0 of each tile
+
+  explicit Tiles(index_t p) : pp((p + 7) / 8 * 8) {
+    for (index_t j0 = 0; j0 < pp; j0 += 8)
+      for (index_t i0 = 0; i0 < pp && i0 < j0 + 8; i0 += rows) at.push_back(i0 * pp + j0);
+  }
+  index_t count() const { return static_cast<index_t>(at.size()); }
+
+  // Tile t of out += sum over the block's rows r of z_r[i] wz_r[j], r in order.
+  template <class T>
+  void add(index_t t, const Blocks<T>& b, index_t n_rows, double* out) const {
+    const index_t i0 = at[static_cast<size_t>(t)] / pp, j0 = at[static_cast<size_t>(t)] % pp;
+    simd::d8 s[rows];
+    for (index_t a = 0; a < rows; ++a) s[a] = simd::zero();
+    const double* Z = b.Z.data();
+    const double* WZ = b.weighted();
+    for (index_t r = 0; r < n_rows; ++r) {
+      const double* z = Z + r * pp + i0;
+      const simd::d8 v = simd::load(WZ + r * pp + j0);
+      for (index_t a = 0; a < rows; ++a) s[a] += simd::splat(z[a]) * v;
+    }
+    for (index_t a = 0; a < rows; ++a) {
+      double* o = out + (i0 + a) * pp + j0;
+      simd::store(o, simd::load(o) + s[a]);
+    }
+  }
+};
+
+// S of the rows, full (both triangles), p x p row-major with p = d + 2.
+class GramMatrix {
+ public:
+  index_t p = 0;
+  std::vector<double> S;
+
+  // Dense X: the rows cut into chunks (their count a function of the
+  // shape alone), each chunk's S summed into its own slot, the slots added
+  // in chunk order. In a chunk, the rows are gathered in blocks as doubles
+  // into Z (weighted into WZ) and every tile of S on or above the diagonal
+  // adds the block's products. Threads take whole chunks when there are
+  // enough of them, else the tiles of each block (a large d): an entry of
+  // S adds the same products in the same order either way.
+  template <class T>
+  void add_dense(const Dataset<T>& data, int n_threads, const std::function<void()>& poll) {
+    const index_t n = data.rows();
+    const Tiles tiles(p);
+    const index_t block = std::max<index_t>(16, (index_t{1} << 15) / tiles.pp);
+    const index_t chunks = std::clamp<index_t>(
+        std::min((n + block - 1) / block, max_slot_doubles / (tiles.pp * tiles.pp)), 1, gram_max_chunks);
+    const index_t chunk_rows = (n + chunks - 1) / chunks;
+    std::vector<double> slots(static_cast<size_t>(chunks * tiles.pp * tiles.pp), 0.0);
+    auto slot = [&](index_t c) { return slots.data() + c * tiles.pp * tiles.pp; };
+    auto rows_of = [&](index_t c) { return RowRange{c * chunk_rows, std::min(chunk_rows, n - c * chunk_rows)}; };
+    if (chunks >= 2 * n_threads || n_threads <= 1) {
+      // Rounds of chunks between which poll() runs, outside any parallel region.
+      const index_t round = 4 * std::max(n_threads, 1);
+      for (index_t c0 = 0; c0 < chunks; c0 += round) {
+        const index_t c1 = std::min(chunks, c0 + round);
+        DESCEND_OMP(omp parallel for schedule(static) num_threads(n_threads) if (n_threads > 1))
+        for (index_t c = c0; c < c1; ++c) {
+          Blocks<T> blocks(data, tiles.pp, block);
+          for (index_t r = 0; r < rows_of(c).count; r += block) {
+            const index_t rows = blocks.gather(rows_of(c).begin + r, std::min(block, rows_of(c).count - r));
+            for (index_t t = 0; t < tiles.count(); ++t) tiles.add(t, blocks, rows, slot(c));
+          }
+        }
+        if (poll) poll();
+      }
+    } else {
+      Blocks<T> blocks(data, tiles.pp, block);
+      for (index_t c = 0; c < chunks; ++c) {
+        for (index_t r = 0; r < rows_of(c).count; r += block) {
+          const index_t rows = blocks.gather(rows_of(c).begin + r, std::min(block, rows_of(c).count - r));
+          parallel_for(tiles.count(), n_threads, true, [&](index_t t) { tiles.add(t, blocks, rows, slot(c)); });
+          if (poll) poll();
+        }
+      }
+    }
+    for (index_t c = 1; c < chunks; ++c)
+      for (index_t e = 0; e < tiles.pp * tiles.pp; ++e) slots[static_cast<size_t>(e)] += slot(c)[e];
+    unpad(slots, tiles.pp);
+  }
+
+  // Sparse X (CSR): every ordered pair of a row's entries (with the 1 and
+  // y as two more) adds w v_a v_b into S[c_a][c_b] when c_a <= c_b, so
+  // duplicate entries of a column add up as scipy defines them. One thread,
+  // rows in order: O(sum of (nnz_i + 2)^2).
+  template <class T>
+  void add_sparse(const Dataset<T>& data, const std::function<void()>& poll) {
+    const index_t n = data.rows(), d = data.features();
+    std::vector<double> upper(static_cast<size_t>(p * p), 0.0);
+    std::vector<index_t> cols;
+    std::vector<double> vals;
+    data.sparse.visit([&](const auto* indices, const auto* indptr) {
+      for (index_t i = 0; i < n; ++i) {
+        cols.clear();
+        vals.clear();
+        for (auto e = indptr[i]; e < indptr[i + 1]; ++e) {
+          cols.push_back(index_t(indices[e]));
+          vals.push_back(double(data.sparse.data[e]));
+        }
+        cols.push_back(d);
+        vals.push_back(1.0);
+        cols.push_back(d + 1);
+        vals.push_back(double(data.y[i]));
+        const double w = data.weight(i);
+        for (size_t a = 0; a < cols.size(); ++a) {
+          const double wa = w * vals[a];
+          double* row = upper.data() + cols[a] * p;
+          for (size_t c = 0; c < cols.size(); ++c)
+            if (cols[a] <= cols[c]) row[cols[c]] += wa * vals[c];
+        }
+        if (poll && (i & 0xffff) == 0xffff) poll();
+      }
+    });
+    S = std::move(upper);
+    mirror();
+  }
+
+ private:
+  // The p x p upper triangle of the padded pp x pp sums, mirrored.
+  void unpad(const std::vector<double>& acc, index_t pp) {
+    S.assign(static_cast<size_t>(p * p), 0.0);
+    for (index_t i = 0; i < p; ++i)
+      for (index_t j = i; j < p; ++j) S[static_cast<size_t>(i * p + j)] = acc[static_cast<size_t>(i * pp + j)];
+    mirror();
+  }
+
+  void mirror() {
+    for (index_t i = 0; i < p; ++i)
+      for (index_t j = 0; j < i; ++j) S[static_cast<size_t>(i * p + j)] = S[static_cast<size_t>(j * p + i)];
+  }
+};
+
+// The sums a batch fit of the squared loss asks for, from S: one product
+// S u per call (rows of S shared out over the threads, each a serial dot
+// product: the same bits for any thread count).
+template <class T>
+class GramSums {
+ public:
+  GramSums(const Dataset<T>& data, int n_threads, const std::function<void()>& poll)
+      : d_(data.features()), n_threads_(n_threads) {
+    gram_.p = d_ + 2;
+    if (data.is_sparse())
+      gram_.add_sparse(data, poll);
+    else
+      gram_.add_dense(data, n_threads, poll);
+    u_.resize(static_cast<size_t>(gram_.p));
+    su_.resize(static_cast<size_t>(gram_.p));
+    sums_.rows = data.rows();
+    sums_.features = d_;
+    sums_.loss_grad = [this](const T* theta, double* grad) { return loss_grad(theta, grad); };
+    sums_.curvature = [this](const T* v, double* hv) { curvature(v, hv); };
+  }
+  GramSums(const GramSums&) = delete;
+  GramSums& operator=(const GramSums&) = delete;
+
+  /// The sums, valid while this object lives.
+  const RemoteSums<T>& sums() const { return sums_; }
+
+ private:
+  // u^T S u and 2 (S u)[0 .. d], u = (theta, -1).
+  double loss_grad(const T* theta, double* grad) {
+    for (index_t j = 0; j <= d_; ++j) u_[static_cast<size_t>(j)] = double(theta[j]);
+    u_[static_cast<size_t>(d_ + 1)] = -1.0;
+    product(gram_.p);
+    double total = 0.0;
+    for (index_t j = 0; j < gram_.p; ++j) total += u_[static_cast<size_t>(j)] * su_[static_cast<size_t>(j)];
+    for (index_t j = 0; j <= d_; ++j) grad[j] = 2.0 * su_[static_cast<size_t>(j)];
+    return total;
+  }
+
+  // (Z^T W Z) v, the (d + 1) x (d + 1) block of S: H v for the Lanczos passes.
+  void curvature(const T* v, double* hv) {
+    for (index_t j = 0; j <= d_; ++j) u_[static_cast<size_t>(j)] = double(v[j]);
+    u_[static_cast<size_t>(d_ + 1)] = 0.0;
+    product(gram_.p);
+    for (index_t j = 0; j <= d_; ++j) hv[j] = su_[static_cast<size_t>(j)];
+  }
+
+  // su = S u.
+  void product(index_t p) {
+    const double* S = gram_.S.data();
+    const double* u = u_.data();
+    double* out = su_.data();
+    parallel_for(p, n_threads_, p * p >= (index_t{1} << 16), [&](index_t i) {
+      const double* row = S + i * p;
+      simd::d8 acc = simd::zero();
+      index_t j = 0;
+      for (; j + 8 <= p; j += 8) acc += simd::load(row + j) * simd::load(u + j);
+      double s = simd::sum(acc);
+      for (; j < p; ++j) s += row[j] * u[j];
+      out[i] = s;
+    });
+  }
+
+  index_t d_;
+  int n_threads_;
+  GramMatrix gram_;
+  std::vector<double> u_, su_;
+  RemoteSums<T> sums_;
+};
+
+}  // namespace descend::detail
