@@ -35,6 +35,13 @@ Precompute precompute_from(const py::handle& v) {
   throw py::value_error("precompute must be 'auto', True or False, got " + std::string(py::repr(v)));
 }
 
+// average: False (0), True (1) or an update count (the core checks it).
+index_t average_from(const py::handle& v) {
+  if (py::isinstance<py::bool_>(v)) return v.cast<bool>() ? 1 : 0;
+  if (py::isinstance<py::int_>(v)) return v.cast<index_t>();
+  throw py::type_error("average must be False, True or an update count >= 1, got " + std::string(py::repr(v)));
+}
+
 // In dependency order: optimizer_params applies to the rule `optimizer` named.
 const Field fields[] = {
     {"loss", [](FitOptions& o, const py::handle& v) { o.loss.kind = loss_from_name(v.cast<std::string>()); },
@@ -85,6 +92,12 @@ const Field fields[] = {
      [](const FitOptions& o) -> py::object { return py::int_(o.n_threads); }},
     {"check_finite", [](FitOptions& o, const py::handle& v) { o.check_finite = v.cast<bool>(); },
      [](const FitOptions& o) -> py::object { return py::bool_(o.check_finite); }},
+    {"average", [](FitOptions& o, const py::handle& v) { o.average = average_from(v); },
+     [](const FitOptions& o) -> py::object {
+       if (o.average == 0) return py::bool_(false);
+       if (o.average == 1) return py::bool_(true);
+       return py::int_(o.average);
+     }},
     {"precompute", [](FitOptions& o, const py::handle& v) { o.precompute = precompute_from(v); },
      [](const FitOptions& o) -> py::object {
        if (o.precompute == Precompute::Auto) return py::str("auto");

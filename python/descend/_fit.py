@@ -44,6 +44,13 @@ def _learning_rate(value: object) -> object:
     return float(value)
 
 
+def _average(value: object) -> object:
+    """average as the core takes it: a bool, or an update count as an int."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    return as_int(value, "average")
+
+
 def _data(X, y, sample_weight) -> tuple:
     """X (in place when possible), and y and sample_weight cast to X's dtype.
 
@@ -152,6 +159,7 @@ def fit(
     delta: float = FIT["delta"],
     check_finite: bool = FIT["check_finite"],
     precompute: Any = FIT["precompute"],
+    average: Any = FIT["average"],
     **optimizer_params,
 ) -> FitResult:
     r"""Fit a linear model by gradient descent.
@@ -257,6 +265,15 @@ def fit(
         iteration (dense: n >= ~2 d), forming S costs at most max_iter
         streaming iterations (dense: max_iter >= ~d/4) and d <= 4096; True
         takes it always (an error for other losses and methods).
+    average : bool or int
+        method="sgd"/"minibatch": Polyak-Ruppert averaging, as scikit-learn's
+        ``average`` and torch.optim.ASGD. With average=k (True: k = 1) the
+        result is the mean of the iterates after updates k, k+1, ..., t,
+        kept as avg += (theta - avg) / (updates averaged so far): O(d) per
+        update (on a sparse X too: its lazy O(non-zeros) update is off
+        then). coef, intercept and the callback's state are the average
+        once it has started (the last iterate before); loss_history and
+        grad_norm stay the iterates'. False: off.
 
     Returns
     -------
@@ -315,6 +332,7 @@ def fit(
         n_threads=as_n_threads(n_threads),
         check_finite=bool(check_finite),
         precompute=precompute,
+        average=_average(average),
     )
     result = FitResult(coef=coef, intercept=intercept if loss == "softmax" else float(intercept[0]), **report)
     if progress is not None and progress.verbose:

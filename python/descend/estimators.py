@@ -100,6 +100,7 @@ class _GDBase(BaseEstimator):
             shuffle=self.shuffle,
             n_threads=self.n_threads,
             verbose=self.verbose,
+            average=self.average,
             check_finite=False,  # validate_data has checked X and y
         )
         for name in HYPER_PARAMS:
@@ -152,6 +153,8 @@ class _GDBase(BaseEstimator):
             from .dask import fit
 
             options.pop("check_finite")  # descend.dask checks the blocks on the workers
+            if options.pop("average"):
+                raise ValueError("average is not available for dask arrays (parameter mixing averages the blocks)")
         result = fit(
             X, y, loss=loss, delta=self._delta(), max_iter=max_iter, tol=tol,
             n_iter_no_change=self.n_iter_no_change, coef0=coef0, intercept0=intercept0,
@@ -181,7 +184,9 @@ class _GDBase(BaseEstimator):
         self.loss_curve_ = np.concatenate([curve, self.loss_curve_])
 
     def _warn_max_iter(self) -> None:
-        if not self.converged_:
+        # No stopping rule asked for (tol and gtol None): max_iter is the plan,
+        # not a failure (scikit-learn's SGD warns only with a tol, too).
+        if not self.converged_ and (self.tol is not None or self.gtol is not None):
             warnings.warn(
                 f"{type(self).__name__} stopped at max_iter={self.max_iter} before tol was met; "
                 "raise max_iter or tol, or scale the data",
@@ -263,6 +268,9 @@ class GDRegressor(RegressorMixin, _GDBase):
     momentum, rho, beta_1, beta_2, epsilon, weight_decay : float or None
         The update rule's hyper-parameters (None: the rule's default; one
         the rule does not take is a TypeError at fit).
+    average : bool or int, method="sgd"/"minibatch": return the mean of the
+        iterates from update ``average`` on (True: all), as scikit-learn's
+        SGD ``average`` (see descend.fit).
     precompute : "auto", True or False, loss="squared" with method="batch":
         iterate on the (d+2)^2 Gram matrix of (X, 1, y) formed in one pass
         (see descend.fit); "auto" when it pays.
@@ -306,6 +314,7 @@ class GDRegressor(RegressorMixin, _GDBase):
         beta_2=None,
         epsilon=None,
         weight_decay=None,
+        average=FIT["average"],
         precompute=FIT["precompute"],
     ):
         self.loss = loss
@@ -334,6 +343,7 @@ class GDRegressor(RegressorMixin, _GDBase):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.weight_decay = weight_decay
+        self.average = average
         self.precompute = precompute
 
     def _fit_options(self) -> dict:
@@ -479,6 +489,7 @@ class GDClassifier(ClassifierMixin, _GDBase):
         beta_2=None,
         epsilon=None,
         weight_decay=None,
+        average=FIT["average"],
     ):
         self.loss = loss
         self.method = method
@@ -506,6 +517,7 @@ class GDClassifier(ClassifierMixin, _GDBase):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.weight_decay = weight_decay
+        self.average = average
 
     # -- problem set-up -------------------------------------------------
 

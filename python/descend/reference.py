@@ -306,11 +306,14 @@ def fit(
     seed=FIT["seed"],
     delta=FIT["delta"],
     precompute=False,
+    average=False,
     **optimizer_params,
 ):
     """descend.fit in plain NumPy (float64), same arguments and FitResult.
     precompute=True takes the squared loss's batch objective and gradient
-    from gram_statistics; False (and "auto") from the rows."""
+    from gram_statistics; False (and "auto") from the rows. average=k
+    (True: 1) returns the mean of the iterates after updates k, k+1, ..."""
+    average_from = int(average)
     X = np.asarray(X, np.float64)
     y = np.asarray(y, np.float64)
     n, d = X.shape
@@ -349,6 +352,15 @@ def fit(
             b = theta[coef.size :] if loss == "softmax" else float(theta[-1])
         if l1 > 0:
             coef = soft_threshold(coef, lr * l1)
+        fold_average()
+
+    avg = {"theta": None}
+
+    def fold_average():  # avg += (theta - avg) / (updates averaged so far), from update `average_from` on
+        if average_from > 0 and rule.t >= average_from:
+            theta = learnt(coef, b)
+            count = rule.t - average_from + 1
+            avg["theta"] = theta.copy() if count == 1 else avg["theta"] + (theta - avg["theta"]) / count
 
     def grad_norm(g, gb, step_lr):
         if l1 > 0:  # the proximal-gradient step that gtol measures
@@ -387,6 +399,10 @@ def fit(
                 break
         if method == "batch":
             update(g, gb, lr)
+    if avg["theta"] is not None:
+        coef = avg["theta"][: coef.size].reshape(coef.shape)
+        if fit_intercept:
+            b = avg["theta"][coef.size :] if loss == "softmax" else float(avg["theta"][-1])
     return FitResult(
         coef=coef,
         intercept=b,

@@ -52,6 +52,7 @@ struct FitOptions {
   int n_threads = 0;               ///< <= 0: get_num_threads()
   bool check_finite = true;        ///< reject NaN/inf in X and y before starting
   Precompute precompute = Precompute::Auto;  ///< squared loss, batch: iterate on X^T W X (gram.hpp)
+  index_t average = 0;             ///< sgd, minibatch: k >= 1 returns the mean of the iterates from update k on; 0: off
 };
 
 /// What the observer sees after each iteration (batch) or epoch.
@@ -103,6 +104,9 @@ inline void validate_options(const FitOptions& o) {
                     "'); pass gtol=None or use tol");
   detail::check_non_negative(o.l2, "l2");
   detail::check_non_negative(o.l1, "l1");
+  if (o.average < 0) detail::invalid("average must be False, True or an update count >= 1, got ", o.average);
+  if (o.average > 0 && o.method == Method::Batch)
+    detail::invalid("average applies to method='sgd' or 'minibatch' (got method='batch'); pass average=False");
   if (o.precompute == Precompute::Always && (o.loss.kind != LossKind::Squared || o.method != Method::Batch))
     detail::invalid("precompute=True needs loss='squared' and method='batch' (got loss='", loss_name(o.loss.kind),
                     "', method='", method_name(o.method), "'); pass precompute='auto' or False");

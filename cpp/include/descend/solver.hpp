@@ -80,6 +80,10 @@ struct RunState {
   GradientWorkspace ws;
   const RemoteSums<T>* remote = nullptr;  // the data term's sums come from here instead of data
   int n_threads;
+  // Iterate averaging (opt.average = k > 0): the mean of theta after
+  // updates k, k + 1, ..., in double; avg_t its copy in T for the observer.
+  std::vector<double> avg;
+  mutable std::vector<T> avg_t;
 
   RunState(const Dataset<T>& data_, const FitOptions& opt_, const T* coef, const T* intercept)
       : data(data_), opt(opt_), layout{data_.features(), opt_.loss.outputs()},
@@ -91,6 +95,29 @@ struct RunState {
     const int slots = optimizer_slots(opt.optimizer);
     if (slots >= 1) state0.assign(static_cast<size_t>(n_params), T(0));
     if (slots >= 2) state1.assign(static_cast<size_t>(n_params), T(0));
+    if (opt.average > 0) avg.assign(static_cast<size_t>(n_params), 0.0);
+  }
+
+  // Whether the average has started (some update k or later has run).
+  bool averaging() const { return opt.average > 0 && steps >= opt.average; }
+
+  // After an update: theta folded into the running mean,
+  // avg += (theta - avg) / (updates averaged so far).
+  DESCEND_INLINE void fold_average() {
+    if (!averaging()) return;
+    const double count = double(steps - opt.average + 1);
+    for (index_t j = 0; j < n_params; ++j) {
+      double& a = avg[static_cast<size_t>(j)];
+      a += (double(theta[static_cast<size_t>(j)]) - a) / count;
+    }
+  }
+
+  // The parameters a run returns: the average once it has started, else theta.
+  const T* result() const {
+    if (!averaging()) return theta.data();
+    avg_t.assign(theta.begin(), theta.end());  // a fixed intercept stays theta's
+    for (index_t j = 0; j < n_params; ++j) avg_t[static_cast<size_t>(j)] = T(avg[static_cast<size_t>(j)]);
+    return avg_t.data();
   }
 
   // Objective and gradient over `rows` of `rows_of` (the data or a
@@ -120,6 +147,7 @@ struct RunState {
                                    state1.empty() ? nullptr : state1.data(), n_params};
     detail::apply_step(rule, b, lr, ++steps, n_threads);
     if (opt.l1 > 0) soft_threshold(theta.data(), n_coef, lr * opt.l1);
+    if (opt.average > 0) fold_average();
   }
 
   // Whether row_update can stand in for objective_grad + update on a
@@ -173,6 +201,7 @@ struct RunState {
     g[d] = a;
     if (opt.fit_intercept) detail::step_element<slots>(step, p, s0, s1, d, a);
     if (opt.l1 > 0) soft_threshold(p, n_coef, lr * opt.l1);
+    if (opt.average > 0) fold_average();
     return j_value;
   }
 
@@ -202,8 +231,10 @@ struct RunState {
     return std::sqrt(s);
   }
 
+  // What the observer sees: the parameters the run would return now.
   Progress<T> progress(index_t iteration, double objective, double grad_norm) const {
-    return {iteration, objective, grad_norm, theta.data(), theta.data() + n_coef, layout};
+    const T* p = result();
+    return {iteration, objective, grad_norm, p, p + n_coef, layout};
   }
 };
 
@@ -281,7 +312,10 @@ class SparseEpochs {
     const index_t n = st.data.rows();
     order_.resize(static_cast<size_t>(n));
     std::iota(order_.begin(), order_.end(), index_t{0});
-    if constexpr (lazy) gd_.emplace(st.data.features(), st.layout.outputs, st.opt.l2, st.opt.l1, st.opt.fit_intercept);
+    // Averaging reads every coordinate after each update: the lazy path
+    // would gain nothing, so it runs the plain one then.
+    if constexpr (is_gd)
+      if (st.opt.average == 0) gd_.emplace(st.data.features(), st.layout.outputs, st.opt.l2, st.opt.l1, st.opt.fit_intercept);
   }
 
   // One epoch: its objective (the mean of its batches'); *grad_norm gets
@@ -293,12 +327,12 @@ class SparseEpochs {
     return st.data.sparse.visit([&](const auto* indices, const auto* indptr) {
       return visit_loss(st.opt.loss, [&](const auto& loss) {
         double sum = 0.0;
-        if constexpr (lazy) gd_->begin_epoch(st.theta.data(), batches);
+        if (gd_) gd_->begin_epoch(st.theta.data(), batches);
         for (index_t b = 0; b < batches; ++b) {
           const index_t start = b * batch_size_;
           const RowList rows{order_.data() + start, std::min(batch_size_, n - start)};
           const double lr = st.opt.learning_rate.at(st.steps);
-          if constexpr (lazy) {
+          if (gd_) {
             // sgd's rows come in random order: their entries are asked for
             // 16 updates ahead and the coefficients they name 4 ahead, so
             // the loads overlap the updates in between instead of stalling
@@ -315,7 +349,7 @@ class SparseEpochs {
           }
           timer.tick(rows.count * st.layout.outputs);
         }
-        if constexpr (lazy) {
+        if (gd_) {
           sum += gd_->end_epoch(st.theta.data());
         } else {
           *grad_norm = st.grad_norm();
@@ -326,7 +360,7 @@ class SparseEpochs {
   }
 
  private:
-  static constexpr bool lazy = std::is_same_v<Rule, GD>;
+  static constexpr bool is_gd = std::is_same_v<Rule, GD>;
   RunState<T>& st_;
   const Rule rule_;
   index_t batch_size_;
@@ -483,8 +517,9 @@ FitReport solve(RunState<T>& st, T* coef, T* intercept, const Observer<T>* obser
         return Status::MaxIter;
       },
       opt.optimizer);
-  std::copy(st.theta.begin(), st.theta.begin() + st.n_coef, coef);
-  std::copy(st.theta.begin() + st.n_coef, st.theta.end(), intercept);
+  const T* result = st.result();
+  std::copy(result, result + st.n_coef, coef);
+  std::copy(result + st.n_coef, result + st.theta.size(), intercept);
   report.n_iter = static_cast<index_t>(report.loss_history.size());
   report.status = status;
   report.converged = converged(status);
