@@ -305,8 +305,8 @@ def fit(
     shuffle=FIT["shuffle"],
     seed=FIT["seed"],
     delta=FIT["delta"],
-    precompute=False,
-    average=False,
+    precompute=FIT["precompute"],
+    average=FIT["average"],
     **optimizer_params,
 ):
     """descend.fit in plain NumPy (float64), same arguments and FitResult.
