@@ -56,8 +56,33 @@ py::dict report_dict(const FitReport& report) {
   return out;
 }
 
+// A descend.FitState (Python: started, steps, random, state0, state1,
+// average, iterate) to the core's and back: copies of a few O(d) buffers per call.
+FitState state_from(const py::object& s) {
+  FitState out;
+  out.started = s.attr("started").cast<bool>();
+  out.steps = s.attr("steps").cast<long long>();
+  out.random = s.attr("random").cast<std::uint64_t>();
+  out.state0 = s.attr("state0").cast<std::vector<double>>();
+  out.state1 = s.attr("state1").cast<std::vector<double>>();
+  out.average = s.attr("average").cast<std::vector<double>>();
+  out.iterate = s.attr("iterate").cast<std::vector<double>>();
+  return out;
+}
+
+void state_to(const FitState& in, const py::object& s) {
+  s.attr("started") = in.started;
+  s.attr("steps") = in.steps;
+  s.attr("random") = in.random;
+  s.attr("state0") = copy_array(in.state0.data(), index_t(in.state0.size()));
+  s.attr("state1") = copy_array(in.state1.data(), index_t(in.state1.size()));
+  s.attr("average") = copy_array(in.average.data(), index_t(in.average.size()));
+  s.attr("iterate") = copy_array(in.iterate.data(), index_t(in.iterate.size()));
+}
+
 py::dict fit(const py::object& X, const py::object& y, const py::array& coef, const py::array& intercept,
-             const py::object& sample_weight, const py::object& callback, const py::kwargs& kwargs) {
+             const py::object& sample_weight, const py::object& callback, const py::object& state,
+             const py::kwargs& kwargs) {
   return dispatch_dtype(X, [&](auto zero) {
     using T = decltype(zero);
     const Dataset<T> data = dataset_view<T>(X, y, sample_weight);
@@ -68,12 +93,15 @@ py::dict fit(const py::object& X, const py::object& y, const py::array& coef, co
     if (c.size != data.features() * k || b.size != k)
       throw py::value_error("coef must have X.shape[1] * k entries and intercept k");
     const Observer<T> observer = make_observer<T>(callback);
+    std::optional<FitState> carried;
+    if (!state.is_none()) carried = state_from(state);
     FitReport report;
     {
       // The whole run is C++ over buffers the caller keeps alive.
       py::gil_scoped_release release;
-      report = descend::fit(data, c.data, b.data, options, &observer);
+      report = descend::fit(data, c.data, b.data, options, &observer, carried ? &*carried : nullptr);
     }
+    if (carried) state_to(*carried, state);
     return report_dict(report);
   });
 }
@@ -202,9 +230,10 @@ void register_solver(py::module_& m) {
   // descend/_core.py re-exports the one it loads.
   py::register_local_exception<descend::DivergenceError>(m, "DivergenceError", PyExc_RuntimeError);
   m.def("fit", &fit, py::arg("X"), py::arg("y"), py::arg("coef"), py::arg("intercept"), py::kw_only(),
-        py::arg("sample_weight") = py::none(), py::arg("callback") = py::none(),
+        py::arg("sample_weight") = py::none(), py::arg("callback") = py::none(), py::arg("state") = py::none(),
         "Runs descend::fit with the FitOptions named by the keyword arguments (fit_defaults() lists "
-        "them); coef (flat, d*k) and intercept (k) are updated in place. Returns the report as a dict.");
+        "them); coef (flat, d*k) and intercept (k) are updated in place; a descend.FitState `state` is "
+        "continued from and updated. Returns the report as a dict.");
   m.def("fit_remote", &fit_remote, py::arg("rows"), py::arg("features"), py::arg("coef"), py::arg("intercept"),
         py::kw_only(), py::arg("loss_grad"), py::arg("curvature") = py::none(), py::arg("callback") = py::none(),
         "descend::fit over remote sums (method='batch'): loss_grad(theta) -> (sum, grad_sums), "

@@ -1,6 +1,7 @@
 // The rest of the public API against values computed by hand: hinge and
 // huber, sgd and minibatch epochs, l1, schedules, tol, the stateful
-// Optimizer, fit() returning a FitResult, gradient_descent, and error
+// Optimizer, fit() returning a FitResult, a FitState continuing a run,
+// gradient_descent, and error
 // messages as Python shows them.
 #include <descend/descend.hpp>
 
@@ -190,6 +191,31 @@ void fit_result_equals_the_in_place_fit() {
   CHECK(result.report.loss_history == report.loss_history);
 }
 
+// Three fits of one epoch handed one FitState are one fit of three epochs:
+// the update count, Adam's moments and the shuffle's stream carry over.
+void fit_state_continues_a_run() {
+  descend::FitOptions o;
+  o.method = descend::Method::SGD;
+  o.optimizer = descend::Adam{};
+  o.learning_rate = descend::Schedule::constant(0.01);
+  o.fit_intercept = true;
+  o.stopping.tol.reset();
+  o.seed = 7;
+  std::vector<double> coef = {0.0, 0.0};
+  double intercept = 0.0;
+  descend::FitState state;
+  o.stopping.max_iter = 1;
+  for (int k = 0; k < 3; ++k) {
+    descend::fit(textbook(), coef.data(), &intercept, o, static_cast<const descend::Observer<double>*>(nullptr), &state);
+    o.seed = 99;  // a filled state's stream is used, not the seed
+  }
+  o.seed = 7;
+  o.stopping.max_iter = 3;
+  const auto whole = descend::fit(textbook(), o);
+  CHECK(whole.coef == coef && whole.intercept[0] == intercept);
+  CHECK(state.started && state.steps == 9);
+}
+
 void gradient_descent_is_the_textbook_loop() {
   // theta <- theta - lr (2/m) X^T (X theta - y), 50 times, by hand.
   double theta[2] = {0.5, -0.25}, by_hand[2] = {0.5, -0.25};
@@ -368,6 +394,7 @@ int main() {
   tol_stops_on_the_relative_change();
   optimizer_keeps_its_state();
   fit_result_equals_the_in_place_fit();
+  fit_state_continues_a_run();
   gradient_descent_is_the_textbook_loop();
   messages_are_pythons();
   an_exception_from_poll_ends_a_shuffled_epoch();

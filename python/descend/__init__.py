@@ -7,6 +7,7 @@ from ._fit import fit, gradient_descent, loss_grad
 from ._minimize import MinimizeResult, minimize
 from ._paths import cmake_dir, get_include
 from ._result import FitResult, IterationState
+from ._state import FitState
 from ._threads import get_num_threads, set_num_threads
 from . import optim, reference, schedules
 
@@ -26,6 +27,7 @@ def __getattr__(name: str):
 __all__ = [
     "DivergenceError",
     "FitResult",
+    "FitState",
     "IterationState",
     "MinimizeResult",
     "cmake_dir",

@@ -11,6 +11,7 @@ import numpy as np
 from . import _core
 from ._defaults import FIT
 from ._result import FitResult, IterationState
+from ._state import FitState
 from ._validation import (
     as_float,
     as_float_params,
@@ -42,6 +43,12 @@ def _learning_rate(value: object) -> object:
             f"learning_rate must be a positive number, 'auto' or a descend.schedules object, got {value!r}"
         )
     return float(value)
+
+
+def _state_of(state: object) -> Optional[FitState]:
+    if state is not None and not isinstance(state, FitState):
+        raise TypeError(f"state must be a descend.FitState or None, got {type(state).__name__}")
+    return state
 
 
 def _average(value: object) -> object:
@@ -160,6 +167,7 @@ def fit(
     check_finite: bool = FIT["check_finite"],
     precompute: Any = FIT["precompute"],
     average: Any = FIT["average"],
+    state: Optional[FitState] = None,
     **optimizer_params,
 ) -> FitResult:
     r"""Fit a linear model by gradient descent.
@@ -274,6 +282,11 @@ def fit(
         then). coef, intercept and the callback's state are the average
         once it has started (the last iterate before); loss_history and
         grad_norm stay the iterates'. False: off.
+    state : descend.FitState, optional
+        Continue from the state an earlier fit left in it (the update
+        count that schedules and Adam's bias correction read, the update
+        rule's buffers, the shuffle's stream, the running average) and
+        leave this fit's end in it. A fresh FitState starts as usual.
 
     Returns
     -------
@@ -312,6 +325,7 @@ def fit(
         intercept,
         sample_weight=sample_weight,
         callback=progress,
+        state=_state_of(state),
         loss=loss,
         delta=as_float(delta, "delta"),
         n_classes=k,

@@ -36,6 +36,7 @@ except ImportError as error:  # pragma: no cover - exercised without scikit-lear
 
 from ._defaults import FIT, HYPER_PARAMS
 from ._fit import fit as _descend_fit
+from ._state import FitState
 
 __all__ = ["GDClassifier", "GDRegressor"]
 
@@ -132,7 +133,7 @@ class _GDBase(BaseEstimator):
             if not (isinstance(fraction, numbers.Real) and 0.0 < fraction < 1.0):
                 raise ValueError(f"validation_fraction must be in (0, 1), got {fraction!r}")
 
-    def _run(self, X, y, w, *, loss, coef0, intercept0, seed, max_iter, tol, validation):
+    def _run(self, X, y, w, *, loss, coef0, intercept0, seed, max_iter, tol, validation, state):
         """descend.fit on (X, y, w), with early stopping on `validation` when given.
 
         Returns (FitResult, coef, intercept, stopped_early); with early
@@ -155,6 +156,8 @@ class _GDBase(BaseEstimator):
             options.pop("check_finite")  # descend.dask checks the blocks on the workers
             if options.pop("average"):
                 raise ValueError("average is not available for dask arrays (parameter mixing averages the blocks)")
+        else:
+            options["state"] = state  # the update count, rule state and shuffle continue
         result = fit(
             X, y, loss=loss, delta=self._delta(), max_iter=max_iter, tol=tol,
             n_iter_no_change=self.n_iter_no_change, coef0=coef0, intercept0=intercept0,
@@ -391,9 +394,11 @@ class GDRegressor(RegressorMixin, _GDBase):
         X, y, w = self._validate(X, y, sample_weight, reset=not warm)
         coef0, intercept0 = self._start(reset=not warm)
         X, y, w, validation = self._split(X, y, w, stratify=None)
+        if not warm or not hasattr(self, "_fit_state"):
+            self._fit_state = FitState()
         result, coef, intercept, early = self._run(
             X, y, w, loss=loss, coef0=coef0, intercept0=intercept0, seed=_seed(self.random_state),
-            max_iter=self.max_iter, tol=self.tol, validation=validation,
+            max_iter=self.max_iter, tol=self.tol, validation=validation, state=self._fit_state,
         )
         self._set_params(coef, intercept, X.dtype)
         self._record(result, early)
@@ -402,16 +407,20 @@ class GDRegressor(RegressorMixin, _GDBase):
 
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch (one iteration for method="batch") from the current
-        coef_ (zeros on the first call); returns self. The update rule's
-        state (momentum, Adam's moments) and the schedule's clock start
-        afresh on each call."""
+        coef_ (zeros on the first call); returns self. Each call continues
+        the last: the update rule's state (momentum, Adam's moments), the
+        schedule's clock and the shuffle's stream (a fresh permutation each
+        call) carry over, as scikit-learn's t_ does, so k calls on the same
+        data are fit with max_iter=k and tol=None, bit for bit."""
         loss = self._check_loss()
         first = not hasattr(self, "coef_")
         X, y, w = self._validate(X, y, sample_weight, reset=first)
         coef0, intercept0 = self._start(reset=first)
+        if first:
+            self._fit_state = FitState()
         result, coef, intercept, _ = self._run(
             X, y, w, loss=loss, coef0=coef0, intercept0=intercept0, seed=_seed(self.random_state),
-            max_iter=1, tol=None, validation=None,
+            max_iter=1, tol=None, validation=None, state=self._fit_state,
         )
         self._set_params(coef, intercept, X.dtype)
         before = self._history_so_far(first)
@@ -593,6 +602,8 @@ class GDClassifier(ClassifierMixin, _GDBase):
         problems = self._problems(y_index)
         fitted, results, early_all = [], [], True
         seed = _seed(self.random_state)
+        if starts is None or not hasattr(self, "_fit_states"):  # a fresh fit: fresh states, one a problem
+            self._fit_states = [FitState() for _ in problems]
         for p, (loss, target) in enumerate(problems):
             coef0, intercept0 = starts[p] if starts is not None else (None, None)
             val = None
@@ -601,7 +612,7 @@ class GDClassifier(ClassifierMixin, _GDBase):
                 val = (Xv, self._problems(yv)[p][1], wv)
             result, coef, intercept, early = self._run(
                 X, target, w, loss=loss, coef0=coef0, intercept0=intercept0, seed=seed,
-                max_iter=max_iter, tol=tol, validation=val,
+                max_iter=max_iter, tol=tol, validation=val, state=self._fit_states[p],
             )
             fitted.append((coef, intercept))
             results.append(result)
@@ -658,8 +669,9 @@ class GDClassifier(ClassifierMixin, _GDBase):
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch (one iteration for method="batch") from the current
         coef_; ``classes`` (every label that will ever be seen) is needed
-        on the first call. The update rule's state and the schedule's clock
-        start afresh on each call. Returns self."""
+        on the first call. Each call continues the last (the update rule's
+        state, the schedule's clock, the shuffle's stream), as
+        GDRegressor.partial_fit does. Returns self."""
         self._check_loss()
         first = not hasattr(self, "coef_")
         X, y = self._validate(X, y, reset=first)

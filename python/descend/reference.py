@@ -307,12 +307,16 @@ def fit(
     delta=FIT["delta"],
     precompute=FIT["precompute"],
     average=FIT["average"],
+    state=None,
     **optimizer_params,
 ):
     """descend.fit in plain NumPy (float64), same arguments and FitResult.
     precompute=True takes the squared loss's batch objective and gradient
     from gram_statistics; False (and "auto") from the rows. average=k
-    (True: 1) returns the mean of the iterates after updates k, k+1, ..."""
+    (True: 1) returns the mean of the iterates after updates k, k+1, ...
+    state: a dict a run continues from when filled ("t", the rule's "s0"
+    and "s1", the shuffle's "rng", the running "avg" and, with averaging,
+    the last "iterate" to resume from) and leaves its end in."""
     average_from = int(average)
     X = np.asarray(X, np.float64)
     y = np.asarray(y, np.float64)
@@ -370,6 +374,13 @@ def fit(
 
     history, status, streak, norm = [], "max_iter", 0, float("nan")
     rng = Random(seed)
+    if state is not None and state.get("started"):
+        rule.t, rule.s0, rule.s1 = state["t"], state["s0"].copy(), state["s1"].copy()
+        rng.state, avg["theta"] = state["rng"], state["avg"]
+        if state["avg"] is not None:  # averaging: resume from the last iterate, not the average
+            coef = state["iterate"][: coef.size].reshape(coef.shape).copy()
+            if fit_intercept:
+                b = state["iterate"][coef.size :].copy() if loss == "softmax" else float(state["iterate"][-1])
     for it in range(max_iter):
         if method == "batch":
             lr = schedule_at(learning_rate, rule.t)
@@ -399,6 +410,9 @@ def fit(
                 break
         if method == "batch":
             update(g, gb, lr)
+    if state is not None:
+        state.update(started=True, t=rule.t, s0=rule.s0.copy(), s1=rule.s1.copy(), rng=rng.state,
+                     avg=avg["theta"], iterate=learnt(coef, b).copy())
     if avg["theta"] is not None:
         coef = avg["theta"][: coef.size].reshape(coef.shape)
         if fit_intercept:

@@ -88,6 +88,23 @@ struct FitReport {
   double learning_rate = 0.0;         ///< eta_0 used (1/L with auto_learning_rate)
 };
 
+/// What one run hands the next so that it continues instead of starting
+/// afresh (the estimators' partial_fit and warm starts): the update count
+/// (the schedules' clock), the update rule's state, the shuffle's stream
+/// and the running average. A fit given an empty one (started = false)
+/// starts as usual (seeded by options.seed) and leaves its end in it; a fit
+/// given a filled one starts from it (the seed is not used again; with
+/// averaging, from its last iterate: the coefficients a run returns are
+/// the average).
+struct FitState {
+  bool started = false;                ///< whether a fit has filled it
+  long long steps = 0;                 ///< updates so far
+  std::uint64_t random = 0;            ///< the shuffle's SplitMix64 state
+  std::vector<double> state0, state1;  ///< the update rule's buffers (empty when it has none)
+  std::vector<double> average;         ///< the running average (options.average > 0)
+  std::vector<double> iterate;         ///< with average: the last iterate, where the next run resumes
+};
+
 /// Checks options before any work; messages name descend.fit's arguments.
 inline void validate_options(const FitOptions& o) {
   detail::validate_loss(o.loss);

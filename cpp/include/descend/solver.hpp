@@ -6,6 +6,7 @@
 // with the penalties of penalties.hpp (l1 as a proximal step).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <functional>
@@ -84,18 +85,48 @@ struct RunState {
   // updates k, k + 1, ..., in double; avg_t its copy in T for the observer.
   std::vector<double> avg;
   mutable std::vector<T> avg_t;
+  Random rng;  // the shuffle's stream (sgd, minibatch); continues from epoch to epoch
 
   RunState(const Dataset<T>& data_, const FitOptions& opt_, const T* coef, const T* intercept)
       : data(data_), opt(opt_), layout{data_.features(), opt_.loss.outputs()},
         n_coef(layout.coef_size()),
         n_params(layout.coef_size() + (opt_.fit_intercept ? layout.outputs : 0)),
         theta(coef, coef + layout.coef_size()), grad(static_cast<size_t>(layout.size())),
-        n_threads(resolve_threads(opt_.n_threads)) {
+        n_threads(resolve_threads(opt_.n_threads)), rng(opt_.seed) {
     theta.insert(theta.end(), intercept, intercept + layout.outputs);
     const int slots = optimizer_slots(opt.optimizer);
     if (slots >= 1) state0.assign(static_cast<size_t>(n_params), T(0));
     if (slots >= 2) state1.assign(static_cast<size_t>(n_params), T(0));
     if (opt.average > 0) avg.assign(static_cast<size_t>(n_params), 0.0);
+  }
+
+  // Continues from where an earlier run left `s` (FitState); refuses one
+  // left by another update rule or number of parameters.
+  void resume(const FitState& s) {
+    if (!s.started) return;
+    if (s.state0.size() != state0.size() || s.state1.size() != state1.size() || s.average.size() != avg.size())
+      invalid("the FitState was left by a fit with another update rule, average or number of parameters (",
+              s.state0.size(), " + ", s.state1.size(), " rule state values, ", s.average.size(),
+              " averaged; this fit has ", state0.size(), " + ", state1.size(), " and ", avg.size(),
+              "): pass a fresh FitState");
+    steps = s.steps;
+    rng = Random(s.random);
+    std::copy(s.state0.begin(), s.state0.end(), state0.begin());
+    std::copy(s.state1.begin(), s.state1.end(), state1.begin());
+    avg = s.average;
+    if (!avg.empty() && s.iterate.size() == static_cast<size_t>(n_params))
+      std::transform(s.iterate.begin(), s.iterate.end(), theta.begin(), [](double v) { return T(v); });
+  }
+
+  // Leaves this run's end in s for the next to continue from.
+  void save(FitState& s) const {
+    s.started = true;
+    s.steps = steps;
+    s.random = rng.state();
+    s.state0.assign(state0.begin(), state0.end());
+    s.state1.assign(state1.begin(), state1.end());
+    s.average = avg;
+    s.iterate.assign(theta.begin(), avg.empty() ? theta.begin() : theta.begin() + n_params);
   }
 
   // Whether the average has started (some update k or later has run).
@@ -278,7 +309,7 @@ Status run_batch(RunState<T>& st, const Rule& rule, const Loss& loss, FitReport&
   const bool norm_each = st.opt.stopping.gtol || (obs && obs->on_iteration) || st.opt.l1 > 0;
   Status s = Status::Running;
   for (index_t it = 0; s == Status::Running && it < st.opt.stopping.max_iter; ++it) {
-    const double lr = st.opt.learning_rate.at(it);
+    const double lr = st.opt.learning_rate.at(st.steps);  // = it, unless continuing a FitState
     const double objective = st.objective_grad(loss, st.data, all);
     s = record(st, monitor, report, obs, objective, norm_each ? st.step_norm(lr) : 0.0);
     if (s != Status::Running) break;
@@ -308,7 +339,7 @@ template <class T, class Rule>
 class SparseEpochs {
  public:
   SparseEpochs(RunState<T>& st, const Rule& rule, index_t batch_size)
-      : st_(st), rule_(rule), batch_size_(batch_size), rng_(st.opt.seed) {
+      : st_(st), rule_(rule), batch_size_(batch_size) {
     const index_t n = st.data.rows();
     order_.resize(static_cast<size_t>(n));
     std::iota(order_.begin(), order_.end(), index_t{0});
@@ -323,7 +354,7 @@ class SparseEpochs {
   double run(PollTimer<T>& timer, double* grad_norm) {
     RunState<T>& st = st_;
     const index_t n = st.data.rows(), batches = (n + batch_size_ - 1) / batch_size_;
-    if (st.opt.shuffle) shuffled_order(order_, rng_);
+    if (st.opt.shuffle) shuffled_order(order_, st.rng);
     return st.data.sparse.visit([&](const auto* indices, const auto* indptr) {
       return visit_loss(st.opt.loss, [&](const auto& loss) {
         double sum = 0.0;
@@ -365,7 +396,6 @@ class SparseEpochs {
   const Rule rule_;
   index_t batch_size_;
   std::vector<index_t> order_;
-  Random rng_;
   std::optional<LazySparseGD<T>> gd_;
 };
 
@@ -379,7 +409,7 @@ class DenseEpochs {
  public:
   DenseEpochs(RunState<T>& st, const Rule& rule, index_t batch_size)
       : st_(st), rule_(rule), batch_size_(batch_size),
-        order_(st.opt.shuffle ? static_cast<size_t>(st.data.rows()) : 0), rng_(st.opt.seed),
+        order_(st.opt.shuffle ? static_cast<size_t>(st.data.rows()) : 0),
         block_rows_(RowBlock<T>::rows_for(batch_size, st.data.features())),
         overlap_(overlap_gather(st, batch_size)),
         // sgd with no second thread to gather on reads the permutation's
@@ -417,7 +447,7 @@ class DenseEpochs {
       }
     };
     if (st.opt.shuffle) {
-      shuffled_order(order_, rng_);
+      shuffled_order(order_, st.rng);
       if (in_place_) {
         run_batches(st.data, n, order_.data());
       } else {
@@ -436,7 +466,6 @@ class DenseEpochs {
   const Rule rule_;
   index_t batch_size_;
   std::vector<index_t> order_;
-  Random rng_;
   GatherPipeline<T> pipeline_;
   index_t block_rows_;
   bool overlap_, in_place_;
@@ -527,6 +556,16 @@ FitReport solve(RunState<T>& st, T* coef, T* intercept, const Observer<T>* obser
   return report;
 }
 
+// solve(), continuing from `state` when it is filled and leaving the
+// run's end in it (a null state: a fresh run, nothing kept).
+template <class T>
+FitReport solve_from(RunState<T>& st, T* coef, T* intercept, const Observer<T>* observer, FitState* state) {
+  if (state) st.resume(*state);
+  FitReport report = solve(st, coef, intercept, observer);
+  if (state) st.save(*state);
+  return report;
+}
+
 }  // namespace detail
 
 /// Fits a linear model by gradient descent.
@@ -534,9 +573,11 @@ FitReport solve(RunState<T>& st, T* coef, T* intercept, const Observer<T>* obser
 /// the starting point on entry and the result on return. Throws
 /// std::invalid_argument for bad input (before any work) and
 /// DivergenceError when the objective diverges.
+/// With `state`, the run continues from it when it is filled and leaves
+/// its own end in it (FitState).
 template <class T>
 FitReport fit(const Dataset<T>& data, T* coef, T* intercept, const FitOptions& options,
-              const Observer<T>* observer = nullptr) {
+              const Observer<T>* observer = nullptr, FitState* state = nullptr) {
   validate_options(options);
   detail::validate_dataset(data, options.check_finite, options.n_threads);
   detail::validate_targets(data.y, options.loss);
@@ -552,11 +593,11 @@ FitReport fit(const Dataset<T>& data, T* coef, T* intercept, const FitOptions& o
     // "auto" from S's own Lanczos passes).
     const detail::GramSums<T> sums(rows_data, detail::resolve_threads(options.n_threads),
                                    observer ? observer->poll : std::function<void()>{});
-    return fit(sums.sums(), coef, intercept, options, observer);
+    return fit(sums.sums(), coef, intercept, options, observer, state);
   }
   const FitOptions opt = detail::resolve_learning_rate(data, options);
   detail::RunState<T> st(rows_data, opt, coef, intercept);
-  return detail::solve(st, coef, intercept, observer);
+  return detail::solve_from(st, coef, intercept, observer, state);
 }
 
 /// Fits a linear model by batch gradient descent to data held elsewhere,
@@ -568,7 +609,7 @@ FitReport fit(const Dataset<T>& data, T* coef, T* intercept, const FitOptions& o
 /// be Method::Batch.
 template <class T>
 FitReport fit(const RemoteSums<T>& remote, T* coef, T* intercept, const FitOptions& options,
-              const Observer<T>* observer = nullptr) {
+              const Observer<T>* observer = nullptr, FitState* state = nullptr) {
   validate_options(options);
   if (options.method != Method::Batch)
     detail::invalid("a fit over remote sums runs method='batch' only, got method='", method_name(options.method),
@@ -591,7 +632,7 @@ FitReport fit(const RemoteSums<T>& remote, T* coef, T* intercept, const FitOptio
   const Dataset<T> shape{{nullptr, remote.rows, remote.features, Layout::RowMajor}, {}, {}};
   detail::RunState<T> st(shape, opt, coef, intercept);
   st.remote = &remote;
-  return detail::solve(st, coef, intercept, observer);
+  return detail::solve_from(st, coef, intercept, observer, state);
 }
 
 /// sgd or minibatch one epoch at a time, the run's state kept between
