@@ -7,9 +7,10 @@
 // (d + 2)^2 doubles formed in one pass over X, holds Z^T W Z, Z^T W y and
 // y^T W y at once; afterwards an iteration costs one (d + 2)^2 product
 // instead of a pass over the n rows, and the solver loop runs on it as on
-// any other sums (RemoteSums). Every entry of S adds its rows in row order,
-// in blocks of a size set by the shape alone, whichever thread computes
-// it: the same bits for any thread count.
+// any other sums (RemoteSums). Every entry of S adds its rows in row order
+// within chunks and blocks whose sizes the shape alone sets, and the chunks
+// in order, whichever thread computes what: the same bits for any thread
+// count.
 #pragma once
 
 #include <algorithm>
