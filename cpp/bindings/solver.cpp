@@ -51,6 +51,8 @@ py::dict report_dict(const FitReport& report) {
   out["converged"] = report.converged;
   out["message"] = report.message;
   out["loss_history"] = copy_array(report.loss_history.data(), index_t(report.loss_history.size()));
+  out["learning_rate_history"] =
+      copy_array(report.learning_rate_history.data(), index_t(report.learning_rate_history.size()));
   out["grad_norm"] = report.grad_norm;
   out["learning_rate"] = report.learning_rate;
   return out;
@@ -183,6 +185,10 @@ class PyEpochRunner {
     return std::visit([](const auto& r) { return r->options().learning_rate.eta0; }, runner_);
   }
 
+  double learning_rate_now() const {
+    return std::visit([](const auto& r) { return r->learning_rate_now(); }, runner_);
+  }
+
  private:
   template <class T>
   struct Typed : std::unique_ptr<EpochRunner<T>> {
@@ -215,7 +221,12 @@ void register_solver(py::module_& m) {
            "descend::EpochRunner over (X, y, sample_weight) with fit's options (method sgd or minibatch).")
       .def("epoch", &PyEpochRunner::epoch, py::arg("coef"), py::arg("intercept"),
            "One epoch from coef (flat) and intercept, in place; returns (objective, grad_norm).")
-      .def_property_readonly("learning_rate", &PyEpochRunner::learning_rate);
+      .def_property_readonly("learning_rate", &PyEpochRunner::learning_rate)
+      .def_property_readonly("learning_rate_now", &PyEpochRunner::learning_rate_now,
+                             "The step size of the next epoch's first update.");
+  m.def(
+      "validate_epoch_runner", [](const py::kwargs& kwargs) { validate_epoch_runner(fit_options_from(kwargs)); },
+      "ValueError unless EpochRunner runs fit's options (checked before any work on a cluster).");
   m.def(
       "lipschitz_bound",
       [](const py::object& X, const py::object& y, const py::object& sample_weight, const py::kwargs& kwargs) {
