@@ -1,8 +1,8 @@
 """Fits that continue: descend.FitState, partial_fit and warm_start.
 
 A run handed a FitState continues the update count (schedules, Adam's bias
-correction), the update rule's buffers, the shuffle's stream and the
-running average of the run before, so that k fits of max_iter=1 are one fit
+correction), the update rule's buffers, the shuffle's stream, where
+ReduceOnPlateau stands and the running average of the run before, so that k fits of max_iter=1 are one fit
 of max_iter=k, bit for bit. Checked on descend.fit (every method, several
 rules, a schedule, averaging, sparse X) against the single fit and against
 the NumPy twin ``reference.fit(state=dict)``, and on the estimators'
@@ -31,6 +31,9 @@ CASES = [
     pytest.param(dict(optimizer="nesterov", learning_rate=0.01, l1=0.01), id="nesterov-l1"),
     pytest.param(dict(learning_rate=descend.schedules.InverseScaling(0.05, power_t=0.5)), id="schedule"),
     pytest.param(dict(learning_rate=0.01, average=5, fit_intercept=True), id="average"),
+    # Reductions every check or two: the plateau's state must carry over.
+    pytest.param(dict(learning_rate=descend.schedules.ReduceOnPlateau(0.05, patience=1, threshold=0.3)),
+                 id="plateau"),
 ]
 METHODS = [("batch", 32), ("sgd", 1), ("minibatch", 16)]
 

@@ -37,6 +37,8 @@ void register_names(py::module_& m) {
   m.attr("METHODS") = names_of(all_methods, method_name);
   m.attr("OPTIMIZERS") = names_of(all_optimizers(), optimizer_name);
   m.attr("SCHEDULES") = names_of(all_schedules, schedule_name);
+  m.attr("ON_DIVERGENCE") = names_of(all_on_divergence, on_divergence_name);
+  m.def("schedule_defaults", &schedule_defaults, "{parameter: default} of descend::Schedule's fields.");
   m.def("optimizer_defaults", &optimizer_defaults,
         "{rule: {'lr': torch.optim's default rate, hyper-parameter: default}} from the core's structs.");
   py::register_local_exception_translator([](std::exception_ptr p) {

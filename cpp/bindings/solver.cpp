@@ -51,18 +51,23 @@ py::dict report_dict(const FitReport& report) {
   out["converged"] = report.converged;
   out["message"] = report.message;
   out["loss_history"] = copy_array(report.loss_history.data(), index_t(report.loss_history.size()));
+  out["learning_rate_history"] =
+      copy_array(report.learning_rate_history.data(), index_t(report.learning_rate_history.size()));
   out["grad_norm"] = report.grad_norm;
   out["learning_rate"] = report.learning_rate;
   return out;
 }
 
-// A descend.FitState (Python: started, steps, random, state0, state1,
-// average, iterate) to the core's and back: copies of a few O(d) buffers per call.
+// A descend.FitState (Python: started, steps, random, schedule, state0,
+// state1, average, iterate) to the core's and back: copies of a few O(d) buffers per call.
 FitState state_from(const py::object& s) {
   FitState out;
   out.started = s.attr("started").cast<bool>();
   out.steps = s.attr("steps").cast<long long>();
   out.random = s.attr("random").cast<std::uint64_t>();
+  const auto plateau = s.attr("schedule").cast<py::tuple>();
+  out.schedule = {plateau[0].cast<bool>(), plateau[1].cast<double>(), plateau[2].cast<double>(),
+                  plateau[3].cast<long long>(), plateau[4].cast<bool>()};
   out.state0 = s.attr("state0").cast<std::vector<double>>();
   out.state1 = s.attr("state1").cast<std::vector<double>>();
   out.average = s.attr("average").cast<std::vector<double>>();
@@ -74,6 +79,8 @@ void state_to(const FitState& in, const py::object& s) {
   s.attr("started") = in.started;
   s.attr("steps") = in.steps;
   s.attr("random") = in.random;
+  s.attr("schedule") =
+      py::make_tuple(in.schedule.set, in.schedule.eta, in.schedule.best, in.schedule.bad, in.schedule.first);
   s.attr("state0") = copy_array(in.state0.data(), index_t(in.state0.size()));
   s.attr("state1") = copy_array(in.state1.data(), index_t(in.state1.size()));
   s.attr("average") = copy_array(in.average.data(), index_t(in.average.size()));
@@ -211,6 +218,10 @@ class PyEpochRunner {
     return std::visit([](const auto& r) { return r->options().learning_rate.eta0; }, runner_);
   }
 
+  double learning_rate_now() const {
+    return std::visit([](const auto& r) { return r->learning_rate_now(); }, runner_);
+  }
+
  private:
   template <class T>
   struct Typed : std::unique_ptr<EpochRunner<T>> {
@@ -244,7 +255,12 @@ void register_solver(py::module_& m) {
            "descend::EpochRunner over (X, y, sample_weight) with fit's options (method sgd or minibatch).")
       .def("epoch", &PyEpochRunner::epoch, py::arg("coef"), py::arg("intercept"),
            "One epoch from coef (flat) and intercept, in place; returns (objective, grad_norm).")
-      .def_property_readonly("learning_rate", &PyEpochRunner::learning_rate);
+      .def_property_readonly("learning_rate", &PyEpochRunner::learning_rate)
+      .def_property_readonly("learning_rate_now", &PyEpochRunner::learning_rate_now,
+                             "The step size of the next epoch's first update.");
+  m.def(
+      "validate_epoch_runner", [](const py::kwargs& kwargs) { validate_epoch_runner(fit_options_from(kwargs)); },
+      "ValueError unless EpochRunner runs fit's options (checked before any work on a cluster).");
   m.def(
       "lipschitz_bound",
       [](const py::object& X, const py::object& y, const py::object& sample_weight, const py::kwargs& kwargs) {

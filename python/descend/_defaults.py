@@ -13,9 +13,13 @@ LOSSES: tuple = tuple(_core.LOSSES)
 METHODS: tuple = tuple(_core.METHODS)
 OPTIMIZERS: tuple = tuple(_core.OPTIMIZERS)
 SCHEDULES: tuple = tuple(_core.SCHEDULES)
+ON_DIVERGENCE: tuple = tuple(_core.ON_DIVERGENCE)
 
 # descend.fit's options: {name: default}, from descend::FitOptions{}.
 FIT: dict = _core.fit_defaults()
+
+# The schedules' parameters: {name: default}, from descend::Schedule{}.
+SCHEDULE: dict = _core.schedule_defaults()
 
 # {rule: {"lr": default learning rate, hyper-parameter: default}}.
 RULES: dict = _core.optimizer_defaults()

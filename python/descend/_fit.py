@@ -152,6 +152,7 @@ def fit(
     tol: Optional[float] = FIT["tol"],
     n_iter_no_change: int = FIT["n_iter_no_change"],
     gtol: Optional[float] = FIT["gtol"],
+    on_divergence: str = FIT["on_divergence"],
     l2: float = FIT["l2"],
     l1: float = FIT["l1"],
     fit_intercept: bool = FIT["fit_intercept"],
@@ -220,7 +221,8 @@ def fit(
         A constant step size > 0; "auto": 1/L with L a bound on the
         gradient's Lipschitz constant (Lanczos passes over X for batch, the
         largest row norm for sgd/minibatch; smooth losses and gd, momentum
-        or nesterov only); or a schedule evaluated at every update.
+        or nesterov only); or a schedule evaluated at every update
+        (``schedules.ReduceOnPlateau`` follows the objective instead).
     batch_size : int
         Rows per update for method="minibatch".
     max_iter : int
@@ -232,6 +234,23 @@ def fit(
     gtol : float or None
         method="batch" only: stop when the gradient's 2-norm <= gtol
         (status "gtol"). None: off.
+    on_divergence : {"raise", "retry"}
+        What a divergence does. "raise": a DivergenceError. "retry": the
+        run goes back to the best point checked so far, the one with the
+        lowest objective (batch: the parameters an iteration started from;
+        sgd/minibatch: those an epoch ended with, or the start, whose
+        objective over all rows takes one pass for this), and runs on from
+        there with every step size divided by 10 (the whole schedule, its
+        floors included), as a fresh run: the update rule's state, the
+        schedule's clock, ReduceOnPlateau's state and the shuffle's stream
+        start again, and max_iter still bounds the history. At most 5
+        times; the sixth divergence raises. ``loss_history`` and
+        ``learning_rate_history`` then hold the path of the parameters
+        returned (the checks after the restart point are dropped),
+        ``learning_rate`` the eta_0 that worked and ``message`` ends with
+        "(after k retries: learning rate divided by 10^k)". The best point,
+        not the last one that passed: the check trips only at 1e10 times
+        the start. A callback sees every check, abandoned ones too.
     l2, l1 : float
         Ridge and lasso strengths (both: elastic net).
     fit_intercept : bool
@@ -292,8 +311,9 @@ def fit(
     -------
     FitResult
         coef, intercept, n_iter, converged, status, message, loss_history
-        (one entry per iteration/epoch), grad_norm and the learning_rate
-        used (eta_0; 1/L for "auto").
+        (one entry per iteration/epoch), grad_norm, the learning_rate
+        used (eta_0; 1/L for "auto") and learning_rate_history (the step
+        size in force at each iteration/epoch).
 
     Raises
     ------
@@ -301,7 +321,8 @@ def fit(
         For bad input, before any work; messages name the argument.
     DivergenceError
         When the objective becomes non-finite or grows by more than 1e10
-        over max(J_0, 1); the message names the learning rate.
+        over max(J_0, 1) (with on_divergence="retry": a sixth time); the
+        message names the learning rate.
     """
     X, y, sample_weight = _data(X, y, sample_weight)
     dtype = X.dtype
@@ -338,6 +359,7 @@ def fit(
         tol=as_optional_float(tol, "tol"),
         n_iter_no_change=as_int(n_iter_no_change, "n_iter_no_change"),
         gtol=as_optional_float(gtol, "gtol"),
+        on_divergence=as_name(on_divergence, "on_divergence"),
         l2=as_float(l2, "l2"),
         l1=as_float(l1, "l1"),
         fit_intercept=bool(fit_intercept),

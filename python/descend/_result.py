@@ -24,9 +24,15 @@ class FitResult:
     loss_history : float64 ndarray of shape (n_iter,). For batch, entry k is
         the objective at the parameters iteration k started from; for sgd and
         minibatch, the mean of the mini-batch objectives seen during epoch k.
+        After on_divergence="retry" restarts, the path of the parameters
+        returned: the checks after each restart point are dropped.
     grad_norm : float, 2-norm of the last gradient computed (for batch with
         l1 > 0, of the proximal-gradient step that gtol measures).
-    learning_rate : float, the initial step size eta_0 (1/L for "auto").
+    learning_rate : float, the initial step size eta_0 (1/L for "auto"),
+        divided by 10 per on_divergence="retry" restart: the one that worked.
+    learning_rate_history : float64 ndarray of shape (n_iter,), the step size
+        in force at each check: for batch the one iteration k's update uses,
+        for sgd and minibatch the one of epoch k's first update.
     """
 
     coef: np.ndarray
@@ -38,6 +44,7 @@ class FitResult:
     loss_history: np.ndarray = field(repr=False)
     grad_norm: float
     learning_rate: float
+    learning_rate_history: np.ndarray = field(repr=False)
 
     def __repr__(self) -> str:
         final = self.loss_history[-1] if len(self.loss_history) else float("nan")

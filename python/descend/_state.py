@@ -20,6 +20,8 @@ class FitState:
       velocity, Adam's moments ...), float64 copies;
     - ``random``: the shuffle's SplitMix64 state, so each epoch draws a
       fresh permutation, never the first one again;
+    - ``schedule``: where ReduceOnPlateau stands (carried, the step size,
+      the best objective, the checks without improvement, first);
     - ``average``: the running mean of the iterates (``average=``), and
       ``iterate``, the last iterate, where the next fit resumes then (the
       coefficients a fit returns are the average).
@@ -34,6 +36,7 @@ class FitState:
         self.started = False
         self.steps = 0
         self.random = 0
+        self.schedule = (False, 0.0, float("inf"), 0, True)
         self.state0 = np.empty(0)
         self.state1 = np.empty(0)
         self.average = np.empty(0)

@@ -19,6 +19,10 @@ never moves.
   2010, McDonald et al. 2010). Each epoch, every block runs one local
   epoch of the C++ solver from the current parameters on its worker, and
   the client averages the blocks' parameters weighted by their row counts.
+  ``learning_rate_history`` holds block 0's step size at its epoch's first
+  update. ``schedules.ReduceOnPlateau`` and ``on_divergence="retry"`` need
+  the checks of the C++ loop, which mixing runs in Python: they are
+  ``method="batch"`` only here (refused before any work otherwise).
   Each block keeps its own run state between epochs (the update rule's
   buffers, the schedule's clock, its shuffle's stream, seeded from ``seed``
   and the block's index), so with one block this is ``descend.fit``
@@ -115,15 +119,17 @@ class _Blocks:
         return max(_core.lipschitz_bound(Xb, yb, wb, **options) for Xb, yb, wb in zip(self.X, self.y, self.w))
 
     def epoch(self, coef, intercept, options):
-        """One local epoch per block from (coef, intercept): [(index, rows, coef, intercept, objective, norm)]."""
+        """One local epoch per block from (coef, intercept):
+        [(index, rows, coef, intercept, objective, norm, learning rate of its first update)]."""
         if self.runners is None:
             self.runners = [_core.EpochRunner(Xb, yb, wb, **dict(options, seed=seed))
                             for Xb, yb, wb, seed in zip(self.X, self.y, self.w, self._seeds(options["seed"]))]
         out = []
         for i, Xb, runner in zip(self.indices, self.X, self.runners):
             c, b = coef.copy(), intercept.copy()
+            lr = runner.learning_rate_now
             objective, norm = runner.epoch(c, b)
-            out.append((i, Xb.shape[0], c, b, objective, norm))
+            out.append((i, Xb.shape[0], c, b, objective, norm, lr))
         return out
 
     def _seeds(self, seed):
@@ -219,6 +225,7 @@ def fit(X, y, *, sample_weight=None, client=None, loss: str = FIT["loss"], metho
         optimizer: str = FIT["optimizer"], learning_rate: Any = FIT["learning_rate"],
         batch_size: int = FIT["batch_size"], max_iter: int = FIT["max_iter"], tol: Optional[float] = FIT["tol"],
         n_iter_no_change: int = FIT["n_iter_no_change"], gtol: Optional[float] = FIT["gtol"],
+        on_divergence: str = FIT["on_divergence"],
         l2: float = FIT["l2"], l1: float = FIT["l1"], fit_intercept: bool = FIT["fit_intercept"], coef0=None,
         intercept0=None, shuffle: bool = FIT["shuffle"], seed: Optional[int] = FIT["seed"],
         n_threads: Optional[int] = None, callback=None, verbose: bool = False, delta: float = FIT["delta"],
@@ -243,7 +250,8 @@ def fit(X, y, *, sample_weight=None, client=None, loss: str = FIT["loss"], metho
                    optimizer_params=as_float_params(optimizer_params), learning_rate=_learning_rate(learning_rate),
                    batch_size=as_int(batch_size, "batch_size"), max_iter=as_int(max_iter, "max_iter"),
                    tol=as_optional_float(tol, "tol"), n_iter_no_change=as_int(n_iter_no_change, "n_iter_no_change"),
-                   gtol=as_optional_float(gtol, "gtol"), l2=as_float(l2, "l2"), l1=as_float(l1, "l1"),
+                   gtol=as_optional_float(gtol, "gtol"), on_divergence=as_name(on_divergence, "on_divergence"),
+                   l2=as_float(l2, "l2"), l1=as_float(l1, "l1"),
                    fit_intercept=bool(fit_intercept), shuffle=bool(shuffle), seed=as_seed(seed),
                    n_threads=as_n_threads(n_threads), check_finite=False)
     # The options' own checks (the core's) before any work on the cluster.
@@ -261,6 +269,8 @@ def fit(X, y, *, sample_weight=None, client=None, loss: str = FIT["loss"], metho
         progress = None
         if callback is not None or verbose:
             progress = _Progress(callback, bool(verbose), "iteration" if method == "batch" else "epoch", coef_shape)
+        if method != "batch":  # what mixing's epochs do not run, refused before the blocks move
+            _core.validate_epoch_runner(**options)
         cluster = _Cluster(client, X, y, w, options)
         try:
             if method == "batch":
@@ -310,7 +320,7 @@ def _mixing(cluster: _Cluster, coef, intercept, options: dict, progress) -> dict
         options = dict(options, learning_rate=1.0 / bound if bound > 0 else 1.0)
     monitor = _core.StoppingMonitor(max_iter=options["max_iter"], tol=options["tol"],
                                     n_iter_no_change=options["n_iter_no_change"], gtol=options["gtol"])
-    flat, history = coef.reshape(-1), []
+    flat, history, rates = coef.reshape(-1), [], []
     status, norm = "max_iter", float("nan")
     for epoch in range(options["max_iter"]):
         blocks = cluster.call("epoch", flat.copy(), intercept.copy(), options)
@@ -322,6 +332,7 @@ def _mixing(cluster: _Cluster, coef, intercept, options: dict, progress) -> dict
         objective = float(sum(s * b[4] for s, b in zip(share, blocks)))
         norm = float(sum(s * b[5] for s, b in zip(share, blocks)))
         history.append(objective)
+        rates.append(blocks[0][6])
         status = monitor.check(objective, norm)
         if status == "diverged":
             from ._core import DivergenceError
@@ -343,4 +354,5 @@ def _mixing(cluster: _Cluster, coef, intercept, options: dict, progress) -> dict
     return dict(n_iter=len(history), status=status, converged=status in ("tol", "gtol"),
                 message=monitor.message(status, len(history), "epochs"),
                 loss_history=np.asarray(history, dtype=np.float64), grad_norm=norm,
-                learning_rate=lr if isinstance(lr, float) else lr[1]["eta0"])
+                learning_rate=lr if isinstance(lr, float) else lr[1]["eta0"],
+                learning_rate_history=np.asarray(rates, dtype=np.float64))

@@ -95,6 +95,7 @@ class _GDBase(BaseEstimator):
             learning_rate=self.learning_rate,
             batch_size=self.batch_size,
             gtol=self.gtol,
+            on_divergence=self.on_divergence,
             l2=self.l2,
             l1=self.l1,
             fit_intercept=self.fit_intercept,
@@ -249,7 +250,8 @@ class GDRegressor(RegressorMixin, _GDBase):
         ``batch_size``.
     optimizer : {"gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"}
     learning_rate : float, "auto" (1/L, the gradient's Lipschitz bound;
-        gd/momentum/nesterov) or a descend.schedules object.
+        gd/momentum/nesterov) or a descend.schedules object
+        (``schedules.ReduceOnPlateau(eta0)`` is scikit-learn's "adaptive").
     batch_size : int, rows per update for method="minibatch".
     max_iter : int, most iterations (batch) or epochs (sgd, minibatch).
     tol : float or None, stop when the relative change of the objective
@@ -257,6 +259,10 @@ class GDRegressor(RegressorMixin, _GDBase):
         for ``n_iter_no_change`` iterations/epochs in a row.
     n_iter_no_change : int
     gtol : float or None, method="batch": stop when ||grad|| <= gtol.
+    on_divergence : {"raise", "retry"}, what a diverging objective does:
+        raise DivergenceError, or go back to the best point so far and run
+        on with the learning rate divided by 10 (at most 5 times); see
+        :func:`descend.fit`.
     l2, l1 : float, ridge and lasso strengths (the intercept is never penalised).
     fit_intercept : bool
     shuffle : bool, reshuffle the rows every epoch (sgd, minibatch).
@@ -301,6 +307,7 @@ class GDRegressor(RegressorMixin, _GDBase):
         tol=FIT["tol"],
         n_iter_no_change=FIT["n_iter_no_change"],
         gtol=FIT["gtol"],
+        on_divergence=FIT["on_divergence"],
         l2=FIT["l2"],
         l1=FIT["l1"],
         fit_intercept=True,
@@ -330,6 +337,7 @@ class GDRegressor(RegressorMixin, _GDBase):
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
         self.gtol = gtol
+        self.on_divergence = on_divergence
         self.l2 = l2
         self.l1 = l1
         self.fit_intercept = fit_intercept
@@ -481,6 +489,7 @@ class GDClassifier(ClassifierMixin, _GDBase):
         tol=FIT["tol"],
         n_iter_no_change=FIT["n_iter_no_change"],
         gtol=FIT["gtol"],
+        on_divergence=FIT["on_divergence"],
         l2=FIT["l2"],
         l1=FIT["l1"],
         fit_intercept=True,
@@ -509,6 +518,7 @@ class GDClassifier(ClassifierMixin, _GDBase):
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
         self.gtol = gtol
+        self.on_divergence = on_divergence
         self.l2 = l2
         self.l1 = l1
         self.fit_intercept = fit_intercept

@@ -10,10 +10,12 @@ be replayed exactly.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from ._core import DivergenceError
-from ._defaults import FIT, RULES
+from ._defaults import FIT, ON_DIVERGENCE, RULES
 from ._result import FitResult
 
 _MASK = 2**64 - 1
@@ -256,6 +258,52 @@ def schedule_at(schedule, t):
     raise ValueError(f"unknown schedule {kind}")
 
 
+class ScheduleRun:
+    """A learning rate as one run evaluates it: at(t) for update t, and
+    check(J) after every check, which moves ReduceOnPlateau:
+    the first check sets best = J; a later one improves when
+    J < best (1 - threshold) (best = J, count = 0), else count += 1; at
+    count == patience: eta = max(eta factor, min_lr), count = 0."""
+
+    def __init__(self, schedule):
+        self.schedule = schedule
+        kind, p = ("Constant", {"eta0": float(schedule)}) if _is_number(schedule) else schedule._spec()
+        self.plateau = p if kind == "ReduceOnPlateau" else None
+        self.eta0 = p["eta0"]
+        self.eta, self.best, self.bad = p["eta0"], None, 0
+
+    def at(self, t):
+        return self.eta if self.plateau else schedule_at(self.schedule, t)
+
+    def check(self, J):
+        p = self.plateau
+        if p is None:
+            return
+        if self.best is None or J < self.best * (1.0 - p["threshold"]):
+            self.best, self.bad = J, 0
+            return
+        self.bad += 1
+        if self.bad >= p["patience"]:
+            self.eta, self.bad = max(self.eta * p["factor"], p["min_lr"]), 0
+
+    def divided_by_10(self):
+        """A fresh run of the schedule with every rate (eta0 and its floors) divided by 10."""
+        s = self.schedule
+        if _is_number(s):
+            return ScheduleRun(float(s) / 10)
+        rates = {f.name: getattr(s, f.name) / 10 for f in dataclasses.fields(s)
+                 if f.name in ("eta0", "eta_min", "min_lr")}
+        return ScheduleRun(dataclasses.replace(s, **rates))
+
+
+def _is_number(value):
+    return isinstance(value, (int, float, np.integer, np.floating))
+
+
+# Restarts on_divergence="retry" makes before it raises.
+MAX_RETRIES = 5
+
+
 def auto_learning_rate(X, loss, method, fit_intercept, l2, sample_weight=None):
     """1/L, L = c lambda_max((1/n) Z^T W Z) + l2 (batch) or c max_i w_i ||z_i||^2 + l2
     (sgd, minibatch), Z = [X, 1] with the intercept; exact eigenvalues here."""
@@ -283,6 +331,9 @@ def _relative_change(previous, current):
     return abs(previous - current) / max(abs(previous), abs(current), 1.0)
 
 
+# A diverging run may overflow before the check that stops it, as the
+# core's does (silently): divergence is read from the values.
+@np.errstate(over="ignore", invalid="ignore")
 def fit(
     X,
     y,
@@ -296,6 +347,7 @@ def fit(
     tol=FIT["tol"],
     n_iter_no_change=FIT["n_iter_no_change"],
     gtol=FIT["gtol"],
+    on_divergence=FIT["on_divergence"],
     l2=FIT["l2"],
     l1=FIT["l1"],
     fit_intercept=FIT["fit_intercept"],
@@ -311,13 +363,28 @@ def fit(
     **optimizer_params,
 ):
     """descend.fit in plain NumPy (float64), same arguments and FitResult.
+
     precompute=True takes the squared loss's batch objective and gradient
     from gram_statistics; False (and "auto") from the rows. average=k
     (True: 1) returns the mean of the iterates after updates k, k+1, ...
     state: a dict a run continues from when filled ("t", the rule's "s0"
-    and "s1", the shuffle's "rng", the running "avg" and, with averaging,
-    the last "iterate" to resume from) and leaves its end in."""
-    average_from = int(average)
+    and "s1", the shuffle's "rng", the schedule's "lrs", the running "avg"
+    and, with averaging, the last "iterate" to resume from) and leaves its
+    end in.
+
+    on_divergence="retry": after a divergence the run goes back to the
+    best point checked so far, the lowest objective, the latest of equal
+    ones (batch: the point a check started from, checked again;
+    sgd/minibatch: the end of an epoch, or the start, whose objective
+    over all rows is computed for this), and runs from there as a fresh
+    run (new rule state, schedule clock, ReduceOnPlateau state and
+    shuffle stream from ``seed``) with every rate divided by 10; the
+    history keeps the checks that led to that point and J_0 stays the
+    divergence test's reference. At most MAX_RETRIES times; a start whose
+    objective is not finite is not retried.
+    """
+    if on_divergence not in ON_DIVERGENCE:
+        raise ValueError(f"unknown on_divergence {on_divergence!r}; expected one of {ON_DIVERGENCE}")
     X = np.asarray(X, np.float64)
     y = np.asarray(y, np.float64)
     n, d = X.shape
@@ -332,9 +399,8 @@ def fit(
         b = 0.0 if intercept0 is None else float(intercept0)
     if isinstance(learning_rate, str):
         learning_rate = auto_learning_rate(X, loss, method, fit_intercept, l2, w)
-    eta0 = schedule_at(learning_rate, 0)
-    rule = Rule(optimizer, coef.size + (k if fit_intercept else 0), **optimizer_params)
-
+    size = coef.size + (k if fit_intercept else 0)
+    average_from = int(average)
     gram = gram_statistics(X, y, w) if precompute is True and loss == "squared" and method == "batch" else None
 
     def objective(rows):
@@ -372,59 +438,92 @@ def fit(
         v = learnt(g, gb)
         return float(np.sqrt(v @ v))
 
-    history, status, streak, norm = [], "max_iter", 0, float("nan")
-    rng = Random(seed)
-    if state is not None and state.get("started"):
-        rule.t, rule.s0, rule.s1 = state["t"], state["s0"].copy(), state["s1"].copy()
-        rng.state, avg["theta"] = state["rng"], state["avg"]
-        if state["avg"] is not None:  # averaging: resume from the last iterate, not the average
-            coef = state["iterate"][: coef.size].reshape(coef.shape).copy()
-            if fit_intercept:
-                b = state["iterate"][coef.size :].copy() if loss == "softmax" else float(state["iterate"][-1])
-    for it in range(max_iter):
-        if method == "batch":
-            lr = schedule_at(learning_rate, rule.t)
-            J, g, gb = objective(np.arange(n))
-            norm = grad_norm(g, gb, lr)
-        else:
-            size = 1 if method == "sgd" else batch_size
-            order = shuffled_order(n, rng) if shuffle else np.arange(n)
-            batch_objectives = []
-            for start in range(0, n, size):
-                Jb, g, gb = objective(order[start : start + size])
-                batch_objectives.append(Jb)
-                update(g, gb, schedule_at(learning_rate, rule.t))
-            J = float(np.mean(batch_objectives))
-            v = learnt(g, gb)
-            norm = float(np.sqrt(v @ v))
-        history.append(J)
-        if not np.isfinite(J) or J > 1e10 * max(history[0], 1.0):
-            raise DivergenceError(f"the objective diverged at iteration {it} (objective = {J})")
-        if gtol is not None and norm <= gtol:
-            status = "gtol"
-            break
-        if tol is not None and it > 0:
-            streak = streak + 1 if _relative_change(history[-2], J) <= tol else 0
-            if streak >= n_iter_no_change:
-                status = "tol"
+    history, lr_history, norm = [], [], float("nan")
+    J0 = None  # the first check's objective, the divergence test's reference
+    lrs, retries = ScheduleRun(learning_rate), 0
+    # The restart point: parameters, the checks that lead there, its objective
+    # (batch: its first check's; epochs: a pass over all rows).
+    start = objective(np.arange(n))[0] if method != "batch" and on_divergence == "retry" else np.inf
+    restart = (coef.copy(), np.copy(b), 0, start if np.isfinite(start) else np.inf)
+    resume = state is not None and state.get("started")
+    while True:  # one attempt per pass: the first run, then each restart
+        rule = Rule(optimizer, size, **optimizer_params)
+        rng = Random(seed)
+        avg["theta"] = None
+        if resume:  # the first attempt continues the run the state holds
+            resume = False
+            rule.t, rule.s0, rule.s1 = state["t"], state["s0"].copy(), state["s1"].copy()
+            rng.state, avg["theta"], lrs = state["rng"], state["avg"], state["lrs"]
+            if state["avg"] is not None:  # averaging: resume from the last iterate, not the average
+                coef = state["iterate"][: coef.size].reshape(coef.shape).copy()
+                if fit_intercept:
+                    b = state["iterate"][coef.size :].copy() if loss == "softmax" else float(state["iterate"][-1])
+        status, streak, diverged = "max_iter", 0, False
+        first = len(history)  # this attempt's first check: tol has nothing to compare it with
+        for it in range(first, max_iter):
+            lr = lrs.at(rule.t)
+            if method == "batch":
+                J, g, gb = objective(np.arange(n))
+                norm = grad_norm(g, gb, lr)
+            else:
+                rows = 1 if method == "sgd" else batch_size
+                order = shuffled_order(n, rng) if shuffle else np.arange(n)
+                batch_objectives = []
+                for start in range(0, n, rows):
+                    Jb, g, gb = objective(order[start : start + rows])
+                    batch_objectives.append(Jb)
+                    update(g, gb, lrs.at(rule.t))
+                J = float(np.mean(batch_objectives))
+                v = learnt(g, gb)
+                norm = float(np.sqrt(v @ v))
+            history.append(J)
+            lr_history.append(lr)
+            J0 = J if J0 is None else J0
+            if not np.isfinite(J) or J > 1e10 * max(J0, 1.0):
+                diverged = True
                 break
-        if method == "batch":
-            update(g, gb, lr)
+            lrs.check(J)
+            if J <= restart[3]:  # batch checks the point an iteration starts from; an epoch where it ends
+                restart = (coef.copy(), np.copy(b), it if method == "batch" else it + 1, J)
+            if gtol is not None and norm <= gtol:
+                status = "gtol"
+                break
+            if tol is not None and it > first:
+                streak = streak + 1 if _relative_change(history[-2], J) <= tol else 0
+                if streak >= n_iter_no_change:
+                    status = "tol"
+                    break
+            if method == "batch":
+                update(g, gb, lr)
+        if not diverged:
+            break
+        at = len(history) - 1
+        if on_divergence != "retry" or not np.isfinite(restart[3]) or retries == MAX_RETRIES:
+            raise DivergenceError(f"the objective diverged at iteration {at} (objective = {J}) "
+                                  f"after {retries} retries")
+        retries += 1
+        keep = restart[2]
+        coef = restart[0].copy()
+        b = np.copy(restart[1]) if np.ndim(restart[1]) else float(restart[1])
+        del history[keep:], lr_history[keep:]
+        lrs = lrs.divided_by_10()
     if state is not None:
-        state.update(started=True, t=rule.t, s0=rule.s0.copy(), s1=rule.s1.copy(), rng=rng.state,
+        state.update(started=True, t=rule.t, s0=rule.s0.copy(), s1=rule.s1.copy(), rng=rng.state, lrs=lrs,
                      avg=avg["theta"], iterate=learnt(coef, b).copy())
     if avg["theta"] is not None:
         coef = avg["theta"][: coef.size].reshape(coef.shape)
         if fit_intercept:
             b = avg["theta"][coef.size :] if loss == "softmax" else float(avg["theta"][-1])
+    note = f" (after {retries} retr{'y' if retries == 1 else 'ies'}: learning rate divided by 1{'0' * retries})"
     return FitResult(
         coef=coef,
         intercept=b,
         n_iter=len(history),
         converged=status in ("tol", "gtol"),
         status=status,
-        message=status,
+        message=status + (note if retries else ""),
         loss_history=np.array(history),
         grad_norm=norm,
-        learning_rate=eta0,
+        learning_rate=lrs.eta0,
+        learning_rate_history=np.array(lr_history),
     )

@@ -8,6 +8,10 @@ object, ``schedule(t)``, gives the same numbers from Python.
 In ``fit`` the clock t counts updates: iterations for method="batch", and
 for sgd/minibatch every mini-batch step, across epochs. In
 :mod:`descend.optim` and :func:`descend.minimize` it counts ``step()`` calls.
+
+:class:`ReduceOnPlateau` is the exception: its step size follows the
+objective of a fit's checks, not t, so it works in :func:`descend.fit`
+(and the estimators) only, and cannot be called with t.
 """
 
 from __future__ import annotations
@@ -15,9 +19,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from . import _core
+from ._defaults import SCHEDULE
 from ._validation import as_float, as_int
 
-__all__ = ["Constant", "Cosine", "Exponential", "InverseScaling", "Schedule", "Step"]
+__all__ = ["Constant", "Cosine", "Exponential", "InverseScaling", "ReduceOnPlateau", "Schedule", "Step"]
+
+# The parameters that are counts.
+_INTEGERS = ("step_size", "t_max", "patience")
 
 
 class Schedule:
@@ -25,9 +33,9 @@ class Schedule:
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
-            caster = as_int if name in ("step_size", "t_max") else as_float
+            caster = as_int if name in _INTEGERS else as_float
             object.__setattr__(self, name, caster(value, name))
-        self(0)  # the core validates the parameters, naming the bad one
+        _core.check_learning_rate(self._spec(), "eta0")  # the core names a bad parameter
 
     def _spec(self) -> tuple:
         """(class name, parameters): how the core receives a schedule."""
@@ -85,3 +93,41 @@ class Cosine(Schedule):
     eta0: float
     t_max: int
     eta_min: float = 0.0
+
+
+@dataclass(frozen=True)
+class ReduceOnPlateau(Schedule):
+    """eta = eta0, times ``factor`` each time the objective stops improving.
+
+    The objective is the one a fit checks and records in ``loss_history``
+    (every iteration for method="batch", every epoch for sgd/minibatch).
+    The first check sets the best objective; a later check J improves on
+    it when ``J < best * (1 - threshold)`` (then best = J); after
+    ``patience`` checks in a row without improvement the step size becomes
+    ``max(eta * factor, min_lr)`` and the count starts again. A reduction
+    takes effect from the next update. This is PyTorch's
+    ``ReduceLROnPlateau(mode="min", threshold_mode="rel")`` stepped with
+    the loss after each epoch, except that it reduces after ``patience``
+    bad checks (PyTorch: after ``patience + 1``) and has no ``cooldown``
+    or ``eps``. scikit-learn's ``learning_rate="adaptive"`` (SGD) is this
+    with ``factor=0.2``, the default: divide by 5 after ``n_iter_no_change``
+    epochs without improvement (``patience``; its ``tol`` is an absolute
+    threshold where this one is relative).
+
+    The rates a fit used are in ``FitResult.learning_rate_history``. The
+    schedule needs a fit's objective: :mod:`descend.optim`,
+    :func:`descend.minimize` and ``schedule(t)`` refuse it.
+
+    Parameters: ``eta0`` > 0; ``factor`` in (0, 1); ``patience`` >= 1;
+    ``threshold`` >= 0 (relative); ``min_lr`` in [0, eta0].
+    """
+
+    eta0: float
+    factor: float = SCHEDULE["factor"]
+    patience: int = int(SCHEDULE["patience"])
+    threshold: float = SCHEDULE["threshold"]
+    min_lr: float = SCHEDULE["min_lr"]
+
+    def __call__(self, t: int) -> float:
+        raise TypeError("ReduceOnPlateau's step size follows the objectives a fit checks, not the update "
+                        "count t; FitResult.learning_rate_history holds the rates a fit used")

@@ -13,11 +13,14 @@
 //   FitOptions      loss (LossSpec), method (Method::Batch | SGD | MiniBatch),
 //                   optimizer (UpdateRule), learning_rate (Schedule) or
 //                   auto_learning_rate, batch_size, stopping (StoppingRule),
+//                   on_divergence (OnDivergence::Raise | Retry: go back to the
+//                   best check so far with the rates / 10, at most 5 times),
 //                   l2, l1, fit_intercept, shuffle, seed, n_threads, check_finite
 //   fit(data, options) -> FitResult<T>{coef, intercept, report}
 //   fit(data, coef, intercept, options[, observer]) -> FitReport, in place
 //   FitReport       n_iter, status (Status), converged, message,
-//                   loss_history, grad_norm, learning_rate
+//                   loss_history, learning_rate_history, grad_norm,
+//                   learning_rate, retries
 //   Observer<T>     on_iteration(Progress<T>) -> true stops; poll() every poll_seconds
 //   fit(RemoteSums<T>{rows, features, loss_grad, curvature}, coef, intercept, options[, observer])
 //                   batch fit of data held elsewhere (its sums at theta), same loop
@@ -29,14 +32,16 @@
 //   LossSpec{LossKind::Squared | Logistic | Hinge | Huber | Softmax, delta, n_classes}
 //   UpdateRule = GD | Momentum | Nesterov | Adagrad | RMSprop | Adam | AdamW
 //                (hyper-parameters as fields: Adam{0.9, 0.999, 1e-8}, ...)
-//   Schedule::constant(eta0), or Schedule{ScheduleKind::Cosine, eta0, ...}
+//   Schedule::constant(eta0), or Schedule{ScheduleKind::Cosine, eta0, ...};
+//                   ScheduleKind::ReduceOnPlateau follows the objective: a
+//                   ScheduleRun(schedule) takes check(J) and gives at(t)
 //   StoppingRule{max_iter, tol, n_iter_no_change, gtol, divergence_factor}
 //   StoppingMonitor(rule).check(objective, grad_norm) -> Status, for loops of
 //                   your own; stop_message, divergence_message word the outcome
 //   Optimizer<T>(rule, size, schedule).step(params, grad)   stateful, in place
 //   step(rule, StepBuffers<T, G>{param, grad, state0, state1, size}, lr, t)
-//   loss_from_name, method_from_name, optimizer_from_name, schedule_from_name:
-//                   the Python names ("squared", "sgd", "adam", ...)
+//   loss_from_name, method_from_name, optimizer_from_name, schedule_from_name,
+//   on_divergence_from_name: the Python names ("squared", "sgd", "adam", ...)
 //   set_num_threads(n), get_num_threads()
 //
 // Errors: std::invalid_argument for bad input, before any work, with the

@@ -35,6 +35,27 @@ inline const char* method_name(Method m) {
 /// (gram.hpp): Auto when it pays (detail::gram_pays), Always, Never.
 enum class Precompute { Auto, Always, Never };
 
+/// What a fit does when the objective diverges (stopping.hpp's rule):
+/// Raise throws DivergenceError; Retry goes back to the best point checked
+/// so far (the lowest objective, the start included) and runs on from
+/// there with every step size divided by 10, the update rule's state, the
+/// schedule and the shuffle's stream afresh, at most max_divergence_retries
+/// times, then throws as Raise does. The history keeps the checks that led
+/// to that point.
+enum class OnDivergence { Raise, Retry };
+
+/// Restarts on_divergence = Retry makes before it gives up.
+constexpr int max_divergence_retries = 5;
+
+/// The public name (on_divergence= in descend.fit).
+inline const char* on_divergence_name(OnDivergence o) {
+  switch (o) {
+    case OnDivergence::Raise: return "raise";
+    case OnDivergence::Retry: return "retry";
+  }
+  return "?";
+}
+
 /// Everything a fit needs besides the data; defaults match descend.fit.
 struct FitOptions {
   LossSpec loss;                   ///< the pointwise loss
@@ -44,6 +65,7 @@ struct FitOptions {
   bool auto_learning_rate = false; ///< ignore learning_rate: use 1/L (step_size.hpp)
   index_t batch_size = 32;         ///< rows per update for minibatch
   StoppingRule stopping;           ///< max_iter, tol, gtol, divergence
+  OnDivergence on_divergence = OnDivergence::Raise;  ///< raise, or retry with smaller steps
   double l2 = 0.0;                 ///< (l2/2) ||coef||^2 in the objective
   double l1 = 0.0;                 ///< l1 ||coef||_1, applied as a proximal step
   bool fit_intercept = false;      ///< learn the intercept (else it stays at its start value)
@@ -84,8 +106,10 @@ struct FitReport {
   bool converged = false;             ///< met tol or gtol
   std::string message;
   std::vector<double> loss_history;   ///< one objective per iteration/epoch
+  std::vector<double> learning_rate_history;  ///< the step size in force at each check (see solver.hpp)
   double grad_norm = std::nan("");    ///< ||g||_2 of the last gradient computed
-  double learning_rate = 0.0;         ///< eta_0 used (1/L with auto_learning_rate)
+  double learning_rate = 0.0;         ///< eta_0 used (1/L with auto_learning_rate; / 10 per retry)
+  int retries = 0;                    ///< restarts on_divergence = Retry made
 };
 
 /// What one run hands the next so that it continues instead of starting
@@ -100,6 +124,7 @@ struct FitState {
   bool started = false;                ///< whether a fit has filled it
   long long steps = 0;                 ///< updates so far
   std::uint64_t random = 0;            ///< the shuffle's SplitMix64 state
+  PlateauState schedule;               ///< where ReduceOnPlateau stands (other schedules: unused)
   std::vector<double> state0, state1;  ///< the update rule's buffers (empty when it has none)
   std::vector<double> average;         ///< the running average (options.average > 0)
   std::vector<double> iterate;         ///< with average: the last iterate, where the next run resumes

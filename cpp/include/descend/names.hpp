@@ -25,9 +25,11 @@ using NamedParams = std::map<std::string, double>;
 constexpr std::array<LossKind, 5> all_losses = {LossKind::Squared, LossKind::Logistic, LossKind::Hinge,
                                                 LossKind::Huber, LossKind::Softmax};
 constexpr std::array<Method, 3> all_methods = {Method::Batch, Method::SGD, Method::MiniBatch};
-constexpr std::array<ScheduleKind, 5> all_schedules = {ScheduleKind::Constant, ScheduleKind::InverseScaling,
+constexpr std::array<ScheduleKind, 6> all_schedules = {ScheduleKind::Constant,    ScheduleKind::InverseScaling,
                                                        ScheduleKind::Exponential, ScheduleKind::Step,
-                                                       ScheduleKind::Cosine};
+                                                       ScheduleKind::Cosine,      ScheduleKind::ReduceOnPlateau};
+/// What a fit may do when its objective diverges (on_divergence=).
+constexpr std::array<OnDivergence, 2> all_on_divergence = {OnDivergence::Raise, OnDivergence::Retry};
 
 namespace detail {
 template <std::size_t... I>
@@ -97,6 +99,11 @@ inline Method method_from_name(const std::string& name) {
   return detail::find_by_name(all_methods, method_name, name, "method", true);
 }
 
+/// The on_divergence choice named `name` ("raise", "retry"); std::invalid_argument otherwise.
+inline OnDivergence on_divergence_from_name(const std::string& name) {
+  return detail::find_by_name(all_on_divergence, on_divergence_name, name, "on_divergence", true);
+}
+
 /// The hyper-parameters of a rule by name (what optimizer_from_name takes).
 inline NamedParams optimizer_params(UpdateRule rule) {
   NamedParams out;
@@ -118,11 +125,12 @@ inline UpdateRule optimizer_from_name(const std::string& name, const NamedParams
 }
 
 /// The schedule called `kind` (descend.schedules' class names) with
-/// parameters eta0, power_t, gamma, step_size, t_max, eta_min as it takes them.
+/// parameters eta0, power_t, gamma, step_size, t_max, eta_min, factor,
+/// patience, threshold, min_lr as it takes them.
 inline Schedule schedule_from_name(const std::string& kind, const NamedParams& params) {
   Schedule s;
   s.kind = detail::find_by_name(all_schedules, schedule_name, kind, "schedule", false);
-  double step_size = 1, t_max = 1;
+  double step_size = 1, t_max = 1, patience = double(s.patience);
   detail::assign_params(params, "a learning-rate schedule", [&](auto&& f) {
     f("eta0", s.eta0);
     f("power_t", s.power_t);
@@ -130,10 +138,26 @@ inline Schedule schedule_from_name(const std::string& kind, const NamedParams& p
     f("step_size", step_size);
     f("t_max", t_max);
     f("eta_min", s.eta_min);
+    f("factor", s.factor);
+    f("patience", patience);
+    f("threshold", s.threshold);
+    f("min_lr", s.min_lr);
   });
   s.step_size = static_cast<long long>(step_size);
   s.t_max = static_cast<long long>(t_max);
+  s.patience = static_cast<long long>(patience);
   return s;
+}
+
+/// {parameter: default} of every Schedule field, by schedule_from_name's
+/// names (Schedule{}'s values: the defaults descend.schedules shows).
+inline NamedParams schedule_defaults() {
+  const Schedule s;
+  return {{"eta0", s.eta0},         {"power_t", s.power_t},
+          {"gamma", s.gamma},       {"step_size", double(s.step_size)},
+          {"t_max", double(s.t_max)}, {"eta_min", s.eta_min},
+          {"factor", s.factor},     {"patience", double(s.patience)},
+          {"threshold", s.threshold}, {"min_lr", s.min_lr}};
 }
 
 }  // namespace descend

@@ -330,6 +330,9 @@ class Optimizer {
   /// A new schedule of step sizes, evaluated from the current step count on.
   void set_learning_rate(const Schedule& learning_rate) {
     validate_learning_rate(learning_rate, "lr");
+    if (learning_rate.watches_objective())
+      detail::invalid("ReduceOnPlateau follows the objective of descend.fit's checks; an optimizer stepping on "
+                      "gradients alone has none to watch: pass a number or another schedule");
     lr_ = learning_rate;
   }
   /// Threads for the next steps (<= 0: get_num_threads()); never changes a result.

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <numeric>
 #include <optional>
@@ -63,10 +64,11 @@ class PollTimer {
 };
 
 // The state one run works on: theta = (coef, intercept) in T (ParamLayout),
-// the gradient in double, the update rule's state buffers in T and the
-// scratch of the gradient kernel. Sized once per run. The learnt
-// parameters theta[0 .. n_params) are contiguous: coef, then the
-// intercepts when they are learnt.
+// the gradient in double, the update rule's state buffers in T, the
+// schedule's state and the scratch of the gradient kernel. Sized once per
+// run. The learnt parameters theta[0 .. n_params) are contiguous: coef,
+// then the intercepts when they are learnt. With on_divergence = Retry it
+// also keeps the point a restart goes back to.
 template <class T>
 struct RunState {
   const Dataset<T>& data;
@@ -77,7 +79,8 @@ struct RunState {
   std::vector<T> theta;
   std::vector<double> grad;
   std::vector<T> state0, state1;  // the update rule's buffers, zero at the start
-  long long steps = 0;            // updates so far
+  long long steps = 0;            // updates so far (since the last restart)
+  ScheduleRun lr;                 // the step sizes: lr.at(steps) is the next update's
   GradientWorkspace ws;
   const RemoteSums<T>* remote = nullptr;  // the data term's sums come from here instead of data
   int n_threads;
@@ -92,7 +95,7 @@ struct RunState {
         n_coef(layout.coef_size()),
         n_params(layout.coef_size() + (opt_.fit_intercept ? layout.outputs : 0)),
         theta(coef, coef + layout.coef_size()), grad(static_cast<size_t>(layout.size())),
-        n_threads(resolve_threads(opt_.n_threads)), rng(opt_.seed) {
+        lr(opt_.learning_rate), n_threads(resolve_threads(opt_.n_threads)), rng(opt_.seed) {
     theta.insert(theta.end(), intercept, intercept + layout.outputs);
     const int slots = optimizer_slots(opt.optimizer);
     if (slots >= 1) state0.assign(static_cast<size_t>(n_params), T(0));
@@ -111,6 +114,7 @@ struct RunState {
               "): pass a fresh FitState");
     steps = s.steps;
     rng = Random(s.random);
+    lr.resume(s.schedule);
     std::copy(s.state0.begin(), s.state0.end(), state0.begin());
     std::copy(s.state1.begin(), s.state1.end(), state1.begin());
     avg = s.average;
@@ -123,6 +127,7 @@ struct RunState {
     s.started = true;
     s.steps = steps;
     s.random = rng.state();
+    s.schedule = lr.progress();
     s.state0.assign(state0.begin(), state0.end());
     s.state1.assign(state1.begin(), state1.end());
     s.average = avg;
@@ -267,6 +272,48 @@ struct RunState {
     const T* p = result();
     return {iteration, objective, grad_norm, p, p + n_coef, layout};
   }
+
+  // The step size of the next update.
+  double lr_now() const { return lr.at(steps); }
+
+  // on_divergence = Retry: where a restart goes back to is the best point
+  // checked so far, the lowest objective (the latest of equal ones): theta
+  // becomes it when `objective` is no higher than the point's, with the
+  // first `checks` checks of the history leading there. Not merely the
+  // last point that passed: a run trips the divergence check only once it
+  // is 1e10 times above its start, and the first epoch of an exploding
+  // sgd run passes it (it is its own reference). A copy of theta per
+  // improving check, and only when retrying is on.
+  void keep_restart_point(index_t checks, double objective) {
+    if (opt.on_divergence != OnDivergence::Retry || !(objective <= restart_objective)) return;
+    restart_theta.assign(theta.begin(), theta.end());
+    restart_checks = checks;
+    restart_objective = objective;
+  }
+
+  // The objective at theta over every row, in one pass (the gradient is
+  // formed too, and not used): an epoch's check is a mean along the way,
+  // so the start's own objective takes a pass of its own.
+  double objective_now() { return objective_grad(opt.loss, data, RowRange{0, data.rows()}); }
+
+  // Back to the restart point as a fresh run with every step size divided
+  // by 10: the update rule's state zero, the step count (the schedules'
+  // clock) at 0, ReduceOnPlateau's state new, the shuffle's stream from the
+  // seed again, the average empty. Returns the checks to keep.
+  index_t restart() {
+    std::copy(restart_theta.begin(), restart_theta.end(), theta.begin());
+    std::fill(state0.begin(), state0.end(), T(0));
+    std::fill(state1.begin(), state1.end(), T(0));
+    steps = 0;
+    rng = Random(opt.seed);
+    std::fill(avg.begin(), avg.end(), 0.0);
+    lr = ScheduleRun(lr.schedule().divided_by(10.0));
+    return restart_checks;
+  }
+
+  std::vector<T> restart_theta;
+  index_t restart_checks = 0;
+  double restart_objective = std::numeric_limits<double>::infinity();  // not finite: nothing to go back to
 };
 
 // What one unit of a run is called in messages.
@@ -275,30 +322,31 @@ inline const char* run_unit(Method m, bool plural) {
   return plural ? "epochs" : "epoch";
 }
 
-// Records check k; returns the status after the stopping rule and the observer.
+// Records check k, made with step size lr in force; returns the status
+// after the stopping rule and the observer (Diverged: solve() decides
+// between raising and a restart). A check that passes feeds the schedule.
 template <class T>
 DESCEND_INLINE Status record(RunState<T>& st, StoppingMonitor& monitor, FitReport& report,
-                             const Observer<T>* obs, double objective, double grad_norm) {
+                             const Observer<T>* obs, double objective, double grad_norm, double lr) {
   report.loss_history.push_back(objective);
+  report.learning_rate_history.push_back(lr);
   report.grad_norm = grad_norm;
   const index_t k = static_cast<index_t>(report.loss_history.size());
   Status s = monitor.check(objective, grad_norm);
-  if (s == Status::Diverged)
-    throw DivergenceError(divergence_message(run_unit(st.opt.method, false), k - 1, objective, monitor.start(),
-                                             st.opt.learning_rate.eta0, "optimizer",
-                                             optimizer_name(st.opt.optimizer)));
+  if (s == Status::Diverged) return s;
+  st.lr.check(objective);
   if (s == Status::Running && obs && obs->on_iteration &&
       obs->on_iteration(st.progress(k, objective, grad_norm)))
     s = Status::Callback;
   return s;
 }
 
-// The loss is a template argument here: on a tiny problem the dispatch on
-// its kind costs a noticeable part of an iteration.
+// batch: iterations from check report.loss_history.size() on (0, or a
+// restart's point). The loss is a template argument here: on a tiny
+// problem the dispatch on its kind costs a noticeable part of an iteration.
 template <class T, class Rule, class Loss>
-Status run_batch(RunState<T>& st, const Rule& rule, const Loss& loss, FitReport& report,
-                 const Observer<T>* obs) {
-  StoppingMonitor monitor(st.opt.stopping);
+Status run_batch(RunState<T>& st, const Rule& rule, const Loss& loss, StoppingMonitor& monitor,
+                 FitReport& report, const Observer<T>* obs) {
   PollTimer<T> timer(obs);
   const RowRange all{0, st.data.rows()};
   // The gradient norm is needed at every check only by gtol, the observer
@@ -308,10 +356,15 @@ Status run_batch(RunState<T>& st, const Rule& rule, const Loss& loss, FitReport&
   // part of an iteration.
   const bool norm_each = st.opt.stopping.gtol || (obs && obs->on_iteration) || st.opt.l1 > 0;
   Status s = Status::Running;
-  for (index_t it = 0; s == Status::Running && it < st.opt.stopping.max_iter; ++it) {
-    const double lr = st.opt.learning_rate.at(st.steps);  // = it, unless continuing a FitState
+  for (index_t it = index_t(report.loss_history.size()); s == Status::Running && it < st.opt.stopping.max_iter;
+       ++it) {
+    const double lr = st.lr_now();
     const double objective = st.objective_grad(loss, st.data, all);
-    s = record(st, monitor, report, obs, objective, norm_each ? st.step_norm(lr) : 0.0);
+    s = record(st, monitor, report, obs, objective, norm_each ? st.step_norm(lr) : 0.0, lr);
+    if (s == Status::Diverged) return s;
+    // Batch checks the point an iteration starts from: a restart goes
+    // back to it and checks it again.
+    st.keep_restart_point(it, objective);
     if (s != Status::Running) break;
     st.update(rule, lr);
     timer.tick(all.count * st.n_coef);
@@ -362,7 +415,9 @@ class SparseEpochs {
         for (index_t b = 0; b < batches; ++b) {
           const index_t start = b * batch_size_;
           const RowList rows{order_.data() + start, std::min(batch_size_, n - start)};
-          const double lr = st.opt.learning_rate.at(st.steps);
+          // Read per update: ReduceOnPlateau's reductions take effect on
+          // the lazy path too.
+          const double lr = st.lr_now();
           if (gd_) {
             // sgd's rows come in random order: their entries are asked for
             // 16 updates ahead and the coefficients they name 4 ahead, so
@@ -432,7 +487,7 @@ class DenseEpochs {
       auto row = [perm](index_t k) { return perm ? perm[k] : k; };
       for (index_t start = 0; start < count; start += batch_size, ++batches) {
         const index_t rows = std::min(batch_size, count - start);
-        const double lr = st.opt.learning_rate.at(st.steps);
+        const double lr = st.lr_now();
         if (fused) {
           // The row eight updates ahead: one update is too short a time for
           // the hardware prefetcher to bring the next row in, and it cannot
@@ -471,17 +526,22 @@ class DenseEpochs {
   bool overlap_, in_place_;
 };
 
-// sgd and minibatch: epochs until a stopping rule or the observer ends the run.
+// sgd and minibatch: epochs until a stopping rule or the observer ends the
+// run, from check report.loss_history.size() on (0, or a restart's point).
+// An epoch's learning_rate_history entry is the rate of its first update.
 template <class T, class Rule>
-Status run_epochs(RunState<T>& st, const Rule& rule, index_t batch_size, FitReport& report,
-                  const Observer<T>* obs) {
-  StoppingMonitor monitor(st.opt.stopping);
+Status run_epochs(RunState<T>& st, const Rule& rule, index_t batch_size, StoppingMonitor& monitor,
+                  FitReport& report, const Observer<T>* obs) {
   PollTimer<T> timer(obs);
   auto loop = [&](auto& epochs) {
-    for (index_t epoch = 0; epoch < st.opt.stopping.max_iter; ++epoch) {
+    for (index_t epoch = index_t(report.loss_history.size()); epoch < st.opt.stopping.max_iter; ++epoch) {
       double grad_norm = 0.0;
+      const double lr = st.lr_now();
       const double objective = epochs.run(timer, &grad_norm);
-      const Status s = record(st, monitor, report, obs, objective, grad_norm);
+      const Status s = record(st, monitor, report, obs, objective, grad_norm, lr);
+      if (s == Status::Diverged) return s;
+      // An epoch is checked where it ended up: a restart goes on from there.
+      st.keep_restart_point(epoch + 1, objective);
       if (s != Status::Running) return s;
     }
     return Status::MaxIter;
@@ -520,39 +580,86 @@ FitOptions resolve_learning_rate(const Dataset<T>& data, const FitOptions& opt) 
 
 namespace detail {
 
-// The run itself, on a prepared RunState: the method's loop, then the
-// parameters written back and the report completed.
+// One attempt of the method's loop, from the report's history on.
+template <class T>
+Status run_method(RunState<T>& st, StoppingMonitor& monitor, FitReport& report, const Observer<T>* observer) {
+  const FitOptions& opt = st.opt;
+  const bool dense = !st.remote && !st.data.is_sparse();
+  return std::visit(
+      [&](const auto& rule) {
+        switch (opt.method) {
+          case Method::Batch:
+            if (dense) st.ws.reserve(st.data.rows(), st.data.features(), st.layout.outputs);
+            return visit_loss(opt.loss,
+                              [&](const auto& loss) { return run_batch(st, rule, loss, monitor, report, observer); });
+          case Method::SGD: return run_epochs(st, rule, index_t{1}, monitor, report, observer);
+          case Method::MiniBatch:
+            if (dense) st.ws.reserve(opt.batch_size, st.data.features(), st.layout.outputs);
+            return run_epochs(st, rule, opt.batch_size, monitor, report, observer);
+        }
+        return Status::MaxIter;
+      },
+      opt.optimizer);
+}
+
+// The DivergenceError of a run that diverged at its last check and is not
+// restarted.
+template <class T>
+DivergenceError divergence_error(const RunState<T>& st, const StoppingMonitor& monitor, const FitReport& report) {
+  const index_t at = index_t(report.loss_history.size()) - 1;
+  std::string text = divergence_message(run_unit(st.opt.method, false), at, report.loss_history.back(),
+                                        monitor.start(), st.lr.schedule().eta0, "optimizer",
+                                        optimizer_name(st.opt.optimizer));
+  if (st.opt.on_divergence == OnDivergence::Retry)
+    text += std::isfinite(st.restart_objective)
+                ? retry_note(report.retries)
+                : " (on_divergence='retry' cannot help: the objective at the start is not finite)";
+  return DivergenceError(text);
+}
+
+// The run itself, on a prepared RunState: the method's loop (again from
+// the restart point after a divergence, with on_divergence = Retry), then
+// the parameters written back and the report completed. The history holds
+// the path of the parameters returned: a restart drops the checks after
+// its point.
 template <class T>
 FitReport solve(RunState<T>& st, T* coef, T* intercept, const Observer<T>* observer) {
   const FitOptions& opt = st.opt;
   validate_start(st.theta.data(), st.layout, "coef0", "intercept0");
   FitReport report;
-  report.learning_rate = opt.learning_rate.eta0;
   // Sized once, not grown by doubling during the run (capped: a run that
   // asks for 10^9 iterations and stops on tol after 50 needs no more).
-  report.loss_history.reserve(static_cast<size_t>(std::min<index_t>(opt.stopping.max_iter, 1 << 16)));
-  const bool dense = !st.remote && !st.data.is_sparse();
-  const Status status = std::visit(
-      [&](const auto& rule) {
-        switch (opt.method) {
-          case Method::Batch:
-            if (dense) st.ws.reserve(st.data.rows(), st.data.features(), st.layout.outputs);
-            return visit_loss(opt.loss, [&](const auto& loss) { return run_batch(st, rule, loss, report, observer); });
-          case Method::SGD: return run_epochs(st, rule, index_t{1}, report, observer);
-          case Method::MiniBatch:
-            if (dense) st.ws.reserve(opt.batch_size, st.data.features(), st.layout.outputs);
-            return run_epochs(st, rule, opt.batch_size, report, observer);
-        }
-        return Status::MaxIter;
-      },
-      opt.optimizer);
+  const auto reserve = static_cast<size_t>(std::min<index_t>(opt.stopping.max_iter, 1 << 16));
+  report.loss_history.reserve(reserve);
+  report.learning_rate_history.reserve(reserve);
+  StoppingMonitor monitor(opt.stopping);
+  if (opt.on_divergence == OnDivergence::Retry) {
+    // The start is the first restart point. batch's first check is its
+    // objective; an epoch's check is not, so it takes a pass here. One
+    // that is not finite is no step size's fault: nothing to go back to.
+    const double start = opt.method == Method::Batch ? std::numeric_limits<double>::infinity() : st.objective_now();
+    st.keep_restart_point(0, std::isfinite(start) ? start : std::numeric_limits<double>::infinity());
+  }
+  Status status;
+  while ((status = run_method(st, monitor, report, observer)) == Status::Diverged) {
+    if (opt.on_divergence != OnDivergence::Retry || !std::isfinite(st.restart_objective) ||
+        report.retries == max_divergence_retries)
+      throw divergence_error(st, monitor, report);
+    ++report.retries;
+    const auto keep = static_cast<size_t>(st.restart());
+    report.loss_history.resize(keep);
+    report.learning_rate_history.resize(keep);
+    monitor.restart();
+  }
   const T* result = st.result();
   std::copy(result, result + st.n_coef, coef);
   std::copy(result + st.n_coef, result + st.theta.size(), intercept);
   report.n_iter = static_cast<index_t>(report.loss_history.size());
   report.status = status;
   report.converged = converged(status);
-  report.message = stop_message(status, report.n_iter, run_unit(opt.method, true), opt.stopping);
+  report.learning_rate = st.lr.schedule().eta0;
+  report.message = stop_message(status, report.n_iter, run_unit(opt.method, true), opt.stopping) +
+                   retry_note(report.retries);
   return report;
 }
 
@@ -635,6 +742,22 @@ FitReport fit(const RemoteSums<T>& remote, T* coef, T* intercept, const FitOptio
   return detail::solve_from(st, coef, intercept, observer, state);
 }
 
+/// Checks options for an EpochRunner as fit() does, and what it does not
+/// run: method batch, and the two features that need fit's checks
+/// (ReduceOnPlateau's objective, on_divergence = Retry's restarts), which
+/// are its caller's business.
+inline void validate_epoch_runner(const FitOptions& options) {
+  validate_options(options);
+  if (options.method == Method::Batch) detail::invalid("EpochRunner runs method='sgd' or 'minibatch'");
+  if (!options.auto_learning_rate && options.learning_rate.watches_objective())
+    detail::invalid("learning_rate=ReduceOnPlateau needs the checks of fit()'s loop; epochs run one at a time "
+                    "(descend.dask's sgd and minibatch) take a number or another schedule");
+  if (options.on_divergence != OnDivergence::Raise)
+    detail::invalid("on_divergence='", on_divergence_name(options.on_divergence),
+                    "' restarts fit()'s loop; epochs run one at a time (descend.dask's sgd and minibatch) "
+                    "take on_divergence='raise'");
+}
+
 /// sgd or minibatch one epoch at a time, the run's state kept between
 /// epochs (the update rule's buffers, the schedule's clock, the shuffle's
 /// stream) while the parameters may be set from outside before each: the
@@ -644,11 +767,11 @@ FitReport fit(const RemoteSums<T>& remote, T* coef, T* intercept, const FitOptio
 template <class T>
 class EpochRunner {
  public:
-  /// Validates as fit() does (options.method must be SGD or MiniBatch; a
-  /// learning_rate="auto" is resolved over this data).
+  /// Validates as fit() does, and as validate_epoch_runner() says (method
+  /// SGD or MiniBatch, no ReduceOnPlateau, on_divergence Raise); a
+  /// learning_rate="auto" is resolved over this data.
   EpochRunner(const Dataset<T>& data, const FitOptions& options) : data_(data) {
-    validate_options(options);
-    if (options.method == Method::Batch) detail::invalid("EpochRunner runs method='sgd' or 'minibatch'");
+    validate_epoch_runner(options);
     detail::validate_dataset(data, options.check_finite, options.n_threads);
     detail::validate_targets(data.y, options.loss);
     opt_ = detail::resolve_learning_rate(data, options);
@@ -685,6 +808,9 @@ class EpochRunner {
 
   /// The options in force (learning_rate="auto" resolved).
   const FitOptions& options() const { return opt_; }
+
+  /// The step size of the next epoch's first update.
+  double learning_rate_now() const { return st_->lr_now(); }
 
  private:
   Dataset<T> data_;

@@ -78,17 +78,25 @@ class StoppingMonitor {
   /// returns Running or why the run stops. max_iter is the loop's business.
   Status check(double objective, double grad_norm) {
     const index_t k = checks_++;
+    const index_t since = since_restart_++;
     if (k == 0) start_ = objective;
     if (!std::isfinite(objective) ||
         objective > rule_.divergence_factor * std::max(start_, 1.0))
       return Status::Diverged;
     if (rule_.gtol && grad_norm <= *rule_.gtol) return Status::Gtol;
-    if (rule_.tol && k > 0) {
+    if (rule_.tol && since > 0) {
       streak_ = relative_change(previous_, objective) <= *rule_.tol ? streak_ + 1 : 0;
       if (streak_ >= rule_.n_iter_no_change) return Status::Tol;
     }
     previous_ = objective;
     return Status::Running;
+  }
+
+  /// After a restart (on_divergence = Retry): the next check is compared
+  /// with no earlier one, as a run's first is; J_0 stays the run's start.
+  void restart() {
+    since_restart_ = 0;
+    streak_ = 0;
   }
 
   /// J_0, the first objective fed.
@@ -99,6 +107,7 @@ class StoppingMonitor {
  private:
   StoppingRule rule_;
   index_t checks_ = 0;
+  index_t since_restart_ = 0;
   index_t streak_ = 0;
   double start_ = 0.0;
   double previous_ = 0.0;
@@ -119,6 +128,17 @@ inline std::string stop_message(Status s, index_t n_iter, const char* unit, cons
     case Status::Callback: return message("stopped by the callback after ", n_iter, " ", unit);
     default: return status_name(s);
   }
+}
+
+/// What a run's message adds after `retries` restarts (on_divergence =
+/// Retry): " (after 2 retries: learning rate divided by 100)"; nothing
+/// for none.
+inline std::string retry_note(int retries) {
+  if (retries <= 0) return "";
+  std::string divisor = "1";
+  for (int r = 0; r < retries; ++r) divisor += "0";
+  return detail::message(" (after ", retries, retries == 1 ? " retry" : " retries",
+                         ": learning rate divided by ", divisor, ")");
 }
 
 /// The DivergenceError message: where the objective diverged, from where,
