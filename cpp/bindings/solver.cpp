@@ -259,6 +259,9 @@ void register_solver(py::module_& m) {
       .def_property_readonly("learning_rate_now", &PyEpochRunner::learning_rate_now,
                              "The step size of the next epoch's first update.");
   m.def(
+      "validate_options", [](const py::kwargs& kwargs) { validate_options(fit_options_from(kwargs)); },
+      "ValueError/TypeError unless fit's options are valid: every check fit makes on them, before any work.");
+  m.def(
       "validate_epoch_runner", [](const py::kwargs& kwargs) { validate_epoch_runner(fit_options_from(kwargs)); },
       "ValueError unless EpochRunner runs fit's options (checked before any work on a cluster).");
   m.def(

@@ -85,7 +85,7 @@ class _Blocks:
     """A Dask actor: the blocks of X, y and weights one worker holds, and
     the C++ kernels over them. Created on that worker; its methods run there."""
 
-    def __init__(self, indices, X, y, w, options):
+    def __init__(self, indices, first_rows, X, y, w, options, check_finite):
         self.indices = list(indices)
         self.X = [np.ascontiguousarray(b) for b in X]
         self.y = [np.ascontiguousarray(b, dtype=b.dtype) for b in y]
@@ -95,14 +95,18 @@ class _Blocks:
         from . import loss_grad
 
         # Every check descend.fit makes on data (lengths, NaN/inf, labels),
-        # once, before the first iteration.
+        # once, before the first iteration; a message names the block and
+        # its rows of the whole X (indices within the block are local).
         k = options["n_classes"] if options["loss"] == "softmax" else 1
         for i, (Xb, yb, wb) in enumerate(zip(self.X, self.y, self.w)):
             coef = np.zeros((Xb.shape[1], k) if options["loss"] == "softmax" else Xb.shape[1], Xb.dtype)
             try:
-                loss_grad(Xb, yb, coef, loss=options["loss"], delta=options["delta"], sample_weight=wb)
+                loss_grad(Xb, yb, coef, loss=options["loss"], delta=options["delta"], sample_weight=wb,
+                          check_finite=check_finite)
             except ValueError as e:
-                raise ValueError(f"block {self.indices[i]} of X: {e}") from None
+                start = first_rows[i]
+                raise ValueError(f"block {self.indices[i]} of X (rows {start} to {start + Xb.shape[0] - 1}): "
+                                 f"{e}") from None
 
     def rows(self):
         return [(i, Xb.shape[0]) for i, Xb in zip(self.indices, self.X)]
@@ -143,15 +147,14 @@ class _Blocks:
 def _as_dask(a, name: str, chunks, dtype) -> "da.Array":
     """y or sample_weight as a 1-D Dask array of X's row chunks and dtype."""
     if not isinstance(a, da.Array):
-        arr = np.asarray(a)
-        if arr.ndim != 1:
-            raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
-        a = da.from_array(arr, chunks=(chunks,))
+        a = np.asarray(a)
     if a.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {a.shape}")
     if a.shape[0] != sum(chunks):
         raise ValueError(f"{name} has {a.shape[0]} entries but the number of rows of X is {sum(chunks)}; "
                          "they must match")
+    if not isinstance(a, da.Array):
+        a = da.from_array(a, chunks=(chunks,))
     if a.chunks[0] != tuple(chunks):
         a = a.rechunk((chunks,))
     return a.astype(dtype)
@@ -179,7 +182,7 @@ def _as_matrix(X) -> "da.Array":
 class _Cluster:
     """The persisted blocks and one _Blocks actor per worker holding some."""
 
-    def __init__(self, client, X, y, w, options):
+    def __init__(self, client, X, y, w, options, check_finite):
         from distributed import wait
 
         xs = client.compute(list(X.to_delayed().ravel()))
@@ -191,17 +194,19 @@ class _Cluster:
         for i, f in enumerate(xs):
             worker = sorted(holders[f.key])[0]
             by_worker.setdefault(worker, []).append(i)
-        self.handles = [client.submit(_Blocks, idx, [xs[i] for i in idx], [ys[i] for i in idx],
-                                      [ws[i] for i in idx], options, workers=[worker], allow_other_workers=False,
-                                      actor=True, pure=False)
+        first = np.concatenate([[0], np.cumsum(X.chunks[0])]).astype(int).tolist()
+        self.handles = [client.submit(_Blocks, idx, [first[i] for i in idx], [xs[i] for i in idx],
+                                      [ys[i] for i in idx], [ws[i] for i in idx], options, check_finite,
+                                      workers=[worker], allow_other_workers=False, actor=True, pure=False)
                         for worker, idx in sorted(by_worker.items())]
+        self.workers = sorted(by_worker)
         self.actors = [f.result() for f in self.handles]
         self.futures = xs + ys + [f for f in ws if f is not None]
 
     def release(self) -> None:
         """Drops this fit's references to the blocks and actors. Never cancels:
         the keys may be the caller's own persisted blocks, which must stay."""
-        self.handles, self.actors, self.futures = [], [], []
+        self.handles, self.actors, self.futures, self.workers = [], [], [], []
 
     def each(self, method: str, *args) -> list:
         """method(*args) on every actor at once; their results, in actor order."""
@@ -211,8 +216,10 @@ class _Cluster:
         except Exception as e:
             # A lost worker shows as a broken connection, or as the actor's
             # future no longer 'finished' (the scheduler lost its key).
-            if isinstance(e, (OSError, TimeoutError)) or any(f.status != "finished" for f in self.handles):
-                raise RuntimeError(f"a Dask worker was lost during the fit ({type(e).__name__}: {e}); "
+            lost = [w for w, f in zip(self.workers, self.handles) if f.status != "finished"]
+            if isinstance(e, (OSError, TimeoutError)) or lost:
+                which = ", ".join(lost) if lost else "one of " + ", ".join(self.workers)
+                raise RuntimeError(f"a Dask worker was lost during the fit ({which}; {type(e).__name__}: {e}); "
                                    "its blocks and their state are gone: fit again") from None
             raise
 
@@ -229,7 +236,8 @@ def fit(X, y, *, sample_weight=None, client=None, loss: str = FIT["loss"], metho
         l2: float = FIT["l2"], l1: float = FIT["l1"], fit_intercept: bool = FIT["fit_intercept"], coef0=None,
         intercept0=None, shuffle: bool = FIT["shuffle"], seed: Optional[int] = FIT["seed"],
         n_threads: Optional[int] = None, callback=None, verbose: bool = False, delta: float = FIT["delta"],
-        precompute: Any = FIT["precompute"], **optimizer_params) -> FitResult:
+        precompute: Any = FIT["precompute"], check_finite: bool = FIT["check_finite"],
+        **optimizer_params) -> FitResult:
     """:func:`descend.fit` over Dask arrays, on the Dask cluster of ``client``
     (default: the current ``distributed`` client). See the module's doc for
     how batch and sgd/minibatch run; the arguments and result are fit's.
@@ -254,9 +262,13 @@ def fit(X, y, *, sample_weight=None, client=None, loss: str = FIT["loss"], metho
                    l2=as_float(l2, "l2"), l1=as_float(l1, "l1"),
                    fit_intercept=bool(fit_intercept), shuffle=bool(shuffle), seed=as_seed(seed),
                    n_threads=as_n_threads(n_threads), check_finite=False)
-    # The options' own checks (the core's) before any work on the cluster.
-    _core.StoppingMonitor(max_iter=options["max_iter"], tol=options["tol"],
-                          n_iter_no_change=options["n_iter_no_change"], gtol=options["gtol"])
+    # Every check the core makes on the options, before any work on the
+    # cluster (softmax's class count is not known yet: any valid one will do).
+    checked = dict(options, n_classes=2 if loss == "softmax" else 1)
+    if method == "batch":
+        _core.validate_options(**checked)
+    else:  # and what mixing's epochs do not run
+        _core.validate_epoch_runner(**checked)
     client = _client(client)
     # Actor handles bind to the current client: make it the given one.
     with client.as_current():
@@ -269,9 +281,7 @@ def fit(X, y, *, sample_weight=None, client=None, loss: str = FIT["loss"], metho
         progress = None
         if callback is not None or verbose:
             progress = _Progress(callback, bool(verbose), "iteration" if method == "batch" else "epoch", coef_shape)
-        if method != "batch":  # what mixing's epochs do not run, refused before the blocks move
-            _core.validate_epoch_runner(**options)
-        cluster = _Cluster(client, X, y, w, options)
+        cluster = _Cluster(client, X, y, w, options, bool(check_finite))
         try:
             if method == "batch":
                 report = _batch(cluster, n, d, coef, intercept, options, progress)
@@ -279,7 +289,10 @@ def fit(X, y, *, sample_weight=None, client=None, loss: str = FIT["loss"], metho
                 report = _mixing(cluster, coef, intercept, options, progress)
         finally:
             cluster.release()
-    return FitResult(coef=coef, intercept=intercept if loss == "softmax" else float(intercept[0]), **report)
+    result = FitResult(coef=coef, intercept=intercept if loss == "softmax" else float(intercept[0]), **report)
+    if verbose:
+        print(f"descend: {result.message}", flush=True)
+    return result
 
 
 def _client(client):
@@ -290,7 +303,9 @@ def _client(client):
         except ValueError:
             raise RuntimeError("descend.dask.fit needs a Dask client: create one, e.g. "
                                "distributed.Client(LocalCluster()) or Client('tcp://scheduler:8786')") from None
-    if not client.scheduler_info().get("workers"):
+    # nthreads() asks the scheduler; scheduler_info() is a cache the client
+    # refreshes in the background, empty for a moment while it does.
+    if not client.nthreads():
         raise RuntimeError("the Dask client has no workers: start some (or wait for them) before fitting")
     return client
 
