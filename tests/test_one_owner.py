@@ -6,13 +6,14 @@ default written in a Python signature that differs from the core's, a
 rule the Python classes do not know, a check with its own rule.
 """
 
+import dataclasses
 import inspect
 
 import numpy as np
 import pytest
 
 import descend
-from descend import _core, optim, reference
+from descend import _core, optim, reference, schedules
 from descend._defaults import FIT, HYPER_PARAMS, RULES
 
 from conftest import LOSSES, METHODS, OPTIMIZERS
@@ -240,3 +241,12 @@ def test_pytorch_aliases_match_the_scikit_learn_names():
     assert optim.RMSprop(np.zeros(2), eps=1e-3).hyper_params["epsilon"] == 1e-3
     with pytest.raises(TypeError, match="betas"):
         optim.Adam(np.zeros(2), betas=0.9)
+
+
+@pytest.mark.parametrize("name", _core.SCHEDULES)
+def test_schedule_defaults_are_the_cores(name):
+    # Every default a schedule class declares is descend::Schedule's field of that name.
+    fields = [f for f in dataclasses.fields(getattr(schedules, name)) if f.default is not dataclasses.MISSING]
+    core = _core.schedule_defaults()
+    for f in fields:
+        assert f.default == core[f.name], (name, f.name)

@@ -62,7 +62,7 @@ class InverseScaling(Schedule):
     """eta_t = eta0 / (t + 1) ** power_t (scikit-learn's "invscaling")."""
 
     eta0: float
-    power_t: float = 0.25
+    power_t: float = SCHEDULE["power_t"]
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ class Step(Schedule):
 
     eta0: float
     step_size: int
-    gamma: float = 0.1
+    gamma: float = SCHEDULE["gamma"]
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ class Cosine(Schedule):
 
     eta0: float
     t_max: int
-    eta_min: float = 0.0
+    eta_min: float = SCHEDULE["eta_min"]
 
 
 @dataclass(frozen=True)
