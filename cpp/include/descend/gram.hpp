@@ -160,6 +160,13 @@ class GramMatrix {
     std::vector<double> slots(static_cast<size_t>(chunks * tiles.pp * tiles.pp), 0.0);
     auto slot = [&](index_t c) { return slots.data() + c * tiles.pp * tiles.pp; };
     auto rows_of = [&](index_t c) { return RowRange{c * chunk_rows, std::min(chunk_rows, n - c * chunk_rows)}; };
+    // Chunk c's rows, a block at a time through `blocks`; add_block(rows)
+    // adds each gathered block's tiles into slot(c).
+    auto add_chunk = [&](index_t c, Blocks<T>& blocks, auto&& add_block) {
+      const RowRange range = rows_of(c);
+      for (index_t r = 0; r < range.count; r += block)
+        add_block(blocks.gather(range.begin + r, std::min(block, range.count - r)));
+    };
     if (chunks >= 2 * n_threads || n_threads <= 1) {
       // Rounds of chunks between which poll() runs, outside any parallel region.
       const index_t round = 4 * std::max(n_threads, 1);
@@ -168,22 +175,19 @@ class GramMatrix {
         DESCEND_OMP(omp parallel for schedule(static) num_threads(n_threads) if (n_threads > 1))
         for (index_t c = c0; c < c1; ++c) {
           Blocks<T> blocks(data, tiles.pp, block);
-          for (index_t r = 0; r < rows_of(c).count; r += block) {
-            const index_t rows = blocks.gather(rows_of(c).begin + r, std::min(block, rows_of(c).count - r));
+          add_chunk(c, blocks, [&](index_t rows) {
             for (index_t t = 0; t < tiles.count(); ++t) tiles.add(t, blocks, rows, slot(c));
-          }
+          });
         }
         if (poll) poll();
       }
     } else {
       Blocks<T> blocks(data, tiles.pp, block);
-      for (index_t c = 0; c < chunks; ++c) {
-        for (index_t r = 0; r < rows_of(c).count; r += block) {
-          const index_t rows = blocks.gather(rows_of(c).begin + r, std::min(block, rows_of(c).count - r));
+      for (index_t c = 0; c < chunks; ++c)
+        add_chunk(c, blocks, [&](index_t rows) {
           parallel_for(tiles.count(), n_threads, true, [&](index_t t) { tiles.add(t, blocks, rows, slot(c)); });
           if (poll) poll();
-        }
-      }
+        });
     }
     for (index_t c = 1; c < chunks; ++c)
       for (index_t e = 0; e < tiles.pp * tiles.pp; ++e) slots[static_cast<size_t>(e)] += slot(c)[e];

@@ -183,7 +183,7 @@ struct RunState {
                                    state1.empty() ? nullptr : state1.data(), n_params};
     detail::apply_step(rule, b, lr, ++steps, n_threads);
     if (opt.l1 > 0) soft_threshold(theta.data(), n_coef, lr * opt.l1);
-    if (opt.average > 0) fold_average();
+    fold_average();
   }
 
   // Whether row_update can stand in for objective_grad + update on a
@@ -237,7 +237,7 @@ struct RunState {
     g[d] = a;
     if (opt.fit_intercept) detail::step_element<slots>(step, p, s0, s1, d, a);
     if (opt.l1 > 0) soft_threshold(p, n_coef, lr * opt.l1);
-    if (opt.average > 0) fold_average();
+    fold_average();
     return j_value;
   }
 
