@@ -45,6 +45,21 @@ def _learning_rate(value: object) -> object:
     return float(value)
 
 
+def _solver_options(*, loss, delta, n_classes, method, optimizer, optimizer_params, learning_rate, batch_size,
+                    max_iter, tol, n_iter_no_change, gtol, on_divergence, l2, l1, fit_intercept, shuffle, seed,
+                    n_threads, check_finite) -> dict:
+    """The options descend.fit and descend.dask.fit share, as the core takes
+    them (names are already strings; the core checks every value)."""
+    return dict(loss=loss, delta=as_float(delta, "delta"), n_classes=n_classes, method=method, optimizer=optimizer,
+                optimizer_params=as_float_params(optimizer_params), learning_rate=_learning_rate(learning_rate),
+                batch_size=as_int(batch_size, "batch_size"), max_iter=as_int(max_iter, "max_iter"),
+                tol=as_optional_float(tol, "tol"), n_iter_no_change=as_int(n_iter_no_change, "n_iter_no_change"),
+                gtol=as_optional_float(gtol, "gtol"), on_divergence=as_name(on_divergence, "on_divergence"),
+                l2=as_float(l2, "l2"), l1=as_float(l1, "l1"), fit_intercept=bool(fit_intercept),
+                shuffle=bool(shuffle), seed=as_seed(seed), n_threads=as_n_threads(n_threads),
+                check_finite=bool(check_finite))
+
+
 def _state_of(state: object) -> Optional[FitState]:
     if state is not None and not isinstance(state, FitState):
         raise TypeError(f"state must be a descend.FitState or None, got {type(state).__name__}")
@@ -347,28 +362,13 @@ def fit(
         sample_weight=sample_weight,
         callback=progress,
         state=_state_of(state),
-        loss=loss,
-        delta=as_float(delta, "delta"),
-        n_classes=k,
-        method=method,
-        optimizer=optimizer,
-        optimizer_params=as_float_params(optimizer_params),
-        learning_rate=_learning_rate(learning_rate),
-        batch_size=as_int(batch_size, "batch_size"),
-        max_iter=as_int(max_iter, "max_iter"),
-        tol=as_optional_float(tol, "tol"),
-        n_iter_no_change=as_int(n_iter_no_change, "n_iter_no_change"),
-        gtol=as_optional_float(gtol, "gtol"),
-        on_divergence=as_name(on_divergence, "on_divergence"),
-        l2=as_float(l2, "l2"),
-        l1=as_float(l1, "l1"),
-        fit_intercept=bool(fit_intercept),
-        shuffle=bool(shuffle),
-        seed=as_seed(seed),
-        n_threads=as_n_threads(n_threads),
-        check_finite=bool(check_finite),
         precompute=precompute,
         average=_average(average),
+        **_solver_options(loss=loss, delta=delta, n_classes=k, method=method, optimizer=optimizer,
+                          optimizer_params=optimizer_params, learning_rate=learning_rate, batch_size=batch_size,
+                          max_iter=max_iter, tol=tol, n_iter_no_change=n_iter_no_change, gtol=gtol,
+                          on_divergence=on_divergence, l2=l2, l1=l1, fit_intercept=fit_intercept, shuffle=shuffle,
+                          seed=seed, n_threads=n_threads, check_finite=check_finite),
     )
     result = FitResult(coef=coef, intercept=intercept if loss == "softmax" else float(intercept[0]), **report)
     if progress is not None and progress.verbose:

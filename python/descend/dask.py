@@ -53,22 +53,13 @@ from . import _core
 from ._defaults import FIT
 from ._fit import (
     _intercept_start,
-    _learning_rate,
     _n_classes,
     _Progress,
+    _solver_options,
     _start,
 )
 from ._result import FitResult
-from ._validation import (
-    as_float,
-    as_float_params,
-    as_int,
-    as_n_threads,
-    as_name,
-    as_optional_float,
-    as_seed,
-    check_callable,
-)
+from ._validation import as_name, check_callable
 
 try:
     import dask.array as da
@@ -254,14 +245,12 @@ def fit(X, y, *, sample_weight=None, client=None, loss: str = FIT["loss"], metho
     w = None if sample_weight is None else _as_dask(sample_weight, "sample_weight", chunks, dtype)
     loss, method, optimizer = as_name(loss, "loss"), as_name(method, "method"), as_name(optimizer, "optimizer")
     check_callable(callback, "callback")
-    options = dict(loss=loss, delta=as_float(delta, "delta"), n_classes=1, method=method, optimizer=optimizer,
-                   optimizer_params=as_float_params(optimizer_params), learning_rate=_learning_rate(learning_rate),
-                   batch_size=as_int(batch_size, "batch_size"), max_iter=as_int(max_iter, "max_iter"),
-                   tol=as_optional_float(tol, "tol"), n_iter_no_change=as_int(n_iter_no_change, "n_iter_no_change"),
-                   gtol=as_optional_float(gtol, "gtol"), on_divergence=as_name(on_divergence, "on_divergence"),
-                   l2=as_float(l2, "l2"), l1=as_float(l1, "l1"),
-                   fit_intercept=bool(fit_intercept), shuffle=bool(shuffle), seed=as_seed(seed),
-                   n_threads=as_n_threads(n_threads), check_finite=False)
+    # check_finite=False for the core's own loop: the workers check the blocks.
+    options = _solver_options(loss=loss, delta=delta, n_classes=1, method=method, optimizer=optimizer,
+                              optimizer_params=optimizer_params, learning_rate=learning_rate, batch_size=batch_size,
+                              max_iter=max_iter, tol=tol, n_iter_no_change=n_iter_no_change, gtol=gtol,
+                              on_divergence=on_divergence, l2=l2, l1=l1, fit_intercept=fit_intercept, shuffle=shuffle,
+                              seed=seed, n_threads=n_threads, check_finite=False)
     # Every check the core makes on the options, before any work on the
     # cluster (softmax's class count is not known yet: any valid one will do).
     checked = dict(options, n_classes=2 if loss == "softmax" else 1)
