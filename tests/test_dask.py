@@ -709,6 +709,19 @@ def test_verbose_prints_progress(client, capsys, method, unit):
     assert_bitwise(res, quiet)
 
 
+@pytest.mark.parametrize("method, chunks", [("batch", CHUNKS), ("sgd", CHUNKS)])
+def test_progress_draws_the_bar_on_stderr(client, capsys, method, chunks):
+    X, y, _ = problem("squared", seed_of("progress", method))
+    kw = dict(method=method, learning_rate=0.05, max_iter=200, tol=1e-3, seed=2)
+    quiet = descend.dask.fit(dask_of(X, chunks), y, **kw)
+    res = descend.dask.fit(dask_of(X, chunks), y, progress=True, **kw)
+    assert_bitwise(res, quiet)
+    out, err = capsys.readouterr()
+    assert "descend" not in out
+    # The final count is n_iter, the tol stop's check included (no observer call).
+    assert f" {res.n_iter}/200" in err and err.endswith("\n")
+
+
 # ---------------------------------------------------------------------------
 # 11. import descend does not import dask
 

@@ -17,6 +17,7 @@ DESCEND_PYBIND11_MODULE(DESCEND_MODULE_NAME, m) {
   descend::bindings::register_cpu(m);
   descend::bindings::register_names(m);
   descend::bindings::register_kernels(m);
+  descend::bindings::register_files(m);
   descend::bindings::register_optim(m);
   descend::bindings::register_solver(m);
   descend::bindings::register_threads(m);

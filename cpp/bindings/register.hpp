@@ -4,6 +4,7 @@
 
 namespace descend::bindings {
 void register_cpu(pybind11::module_& m);
+void register_files(pybind11::module_& m);
 void register_kernels(pybind11::module_& m);
 void register_names(pybind11::module_& m);
 void register_optim(pybind11::module_& m);

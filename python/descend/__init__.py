@@ -5,7 +5,9 @@ from importlib.util import find_spec as _find_spec
 from ._core import DivergenceError
 from ._fit import fit, gradient_descent, loss_grad
 from ._minimize import MinimizeResult, minimize
+from ._model import Model, load_model, save_model
 from ._paths import cmake_dir, get_include
+from ._plot import plot_loss_curve, save_loss_curve
 from ._result import FitResult, IterationState
 from ._state import FitState
 from ._threads import get_num_threads, set_num_threads
@@ -30,15 +32,20 @@ __all__ = [
     "FitState",
     "IterationState",
     "MinimizeResult",
+    "Model",
     "cmake_dir",
     "fit",
     "get_include",
     "get_num_threads",
     "gradient_descent",
+    "load_model",
     "loss_grad",
     "minimize",
     "optim",
+    "plot_loss_curve",
     "reference",
+    "save_loss_curve",
+    "save_model",
     "schedules",
     "set_num_threads",
 ]

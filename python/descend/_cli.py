@@ -1,12 +1,16 @@
-"""The command line: ``python -m descend demo``."""
+"""The command line: ``descend demo``, ``fit``, ``predict`` and ``bench``
+(also as ``python -m descend``); the fit and predict commands are in
+descend._commands."""
 
 from __future__ import annotations
 
-import argparse
+import os
 import sys
 import time
 
 import numpy as np
+
+from ._commands import EXIT_INTERRUPTED, _Parser, add_commands, run
 
 
 def _fmt(v: np.ndarray) -> str:
@@ -72,8 +76,21 @@ def demo(out=sys.stdout) -> int:
     return 0
 
 
+def _prog() -> str:
+    """How the user called us: the console script or python -m descend."""
+    return "descend" if os.path.basename(sys.argv[0]) == "descend" else "python -m descend"
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m descend", description="descend: fast gradient descent")
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C outside a command (while importing, parsing)
+        print(f"{_prog()}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: list[str] | None) -> int:
+    parser = _Parser(prog=_prog(), description="descend: fast gradient descent")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     parser.add_argument("--includedir", action="store_true", help="print the C++ headers' directory and exit")
     parser.add_argument("--cmakedir", action="store_true", help="print the directory of descendConfig.cmake and exit")
@@ -81,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("demo", help="fit the textbook example, a regression and a classifier")
     sub.add_parser("bench", help="the benchmark suite, side by side (see python -m descend bench --help)",
                    add_help=False)
+    add_commands(sub)
     args, rest = parser.parse_known_args(argv)
     if args.command == "bench":
         from . import bench
@@ -100,5 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "demo":
         return demo()
+    if args.command in ("fit", "predict"):
+        return run(args.command_fn, args, f"{parser.prog} {args.command}")
     parser.print_help()
     return 2

@@ -20,6 +20,7 @@ asserts a time.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -146,11 +147,25 @@ def w0_textbook(cfg: Config) -> List[Row]:
     return [Row(name, "descend", unit, ours), Row(name, "numpy reference", unit, numpy_loop)]
 
 
-def _batch_iteration(X: np.ndarray, y: np.ndarray, iterations: int, n_threads=None) -> Callable[[], object]:
+def _batch_iteration(X: np.ndarray, y: np.ndarray, iterations: int, n_threads=None,
+                     progress: bool = False) -> Callable[[], object]:
     # check_finite=False: the one finiteness pass over X per fit call is not
     # part of an iteration (it would add bytes(X)/bandwidth / iterations).
-    return lambda: fit(X, y, learning_rate=1e-6, max_iter=iterations, tol=None, n_threads=n_threads,
-                       check_finite=False, precompute=False)
+    def run() -> object:
+        return fit(X, y, learning_rate=1e-6, max_iter=iterations, tol=None, n_threads=n_threads,
+                   check_finite=False, precompute=False, progress=progress)
+
+    return _stderr_to_devnull(run) if progress else run
+
+
+def _stderr_to_devnull(fn: Callable[[], object]) -> Callable[[], object]:
+    """fn with sys.stderr sent to os.devnull: a progress bar is drawn (and
+    timed) but kept out of the table's terminal."""
+    def run() -> object:
+        with open(os.devnull, "w") as sink, contextlib.redirect_stderr(sink):
+            return fn()
+
+    return run
 
 
 def _per(times: List[float], k: int) -> List[float]:
@@ -166,6 +181,8 @@ def w1_batch(cfg: Config) -> List[Row]:
         name, unit = f"W1 batch iteration {n}x{d} {np.dtype(dtype).name}", "per iteration"
         rows.append(Row(name, "memory floor (read X once)", unit, timed(lambda: _core.probe_read(X, 0), cfg.repeats)))
         rows.append(Row(name, "descend C order", unit, _per(timed(_batch_iteration(X, y, k), cfg.repeats), k)))
+        rows.append(Row(name, "descend C order, progress=True", unit,
+                        _per(timed(_batch_iteration(X, y, k, progress=True), cfg.repeats), k)))
         coef = np.zeros(d, dtype)
         rows.append(Row(name, "numpy reference", unit,
                         timed(lambda: reference.loss_grad(X, y, coef), cfg.repeats)))

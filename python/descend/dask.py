@@ -52,12 +52,14 @@ import numpy as np
 from . import _core
 from ._defaults import FIT
 from ._fit import (
+    _finish_bar,
     _intercept_start,
     _n_classes,
     _Progress,
     _solver_options,
     _start,
 )
+from ._progress import ProgressBar
 from ._result import FitResult
 from ._validation import as_name, check_callable
 
@@ -226,12 +228,14 @@ def fit(X, y, *, sample_weight=None, client=None, loss: str = FIT["loss"], metho
         on_divergence: str = FIT["on_divergence"],
         l2: float = FIT["l2"], l1: float = FIT["l1"], fit_intercept: bool = FIT["fit_intercept"], coef0=None,
         intercept0=None, shuffle: bool = FIT["shuffle"], seed: Optional[int] = FIT["seed"],
-        n_threads: Optional[int] = None, callback=None, verbose: bool = False, delta: float = FIT["delta"],
+        n_threads: Optional[int] = None, callback=None, verbose: bool = False, progress: bool = False,
+        delta: float = FIT["delta"],
         precompute: Any = FIT["precompute"], check_finite: bool = FIT["check_finite"],
         **optimizer_params) -> FitResult:
     """:func:`descend.fit` over Dask arrays, on the Dask cluster of ``client``
     (default: the current ``distributed`` client). See the module's doc for
-    how batch and sgd/minibatch run; the arguments and result are fit's.
+    how batch and sgd/minibatch run; the arguments and result are fit's
+    (``progress``: fit's progress bar on stderr, over the client's iterations/epochs).
     ``precompute`` ("auto" or False) always streams here: the Gram path
     is descend.fit's only (True is a ValueError)."""
     if precompute is not False and not (isinstance(precompute, str) and precompute == "auto"):
@@ -267,17 +271,23 @@ def fit(X, y, *, sample_weight=None, client=None, loss: str = FIT["loss"], metho
         coef_shape = (d, k) if loss == "softmax" else (d,)
         coef = _start(coef0, "coef0", dtype, coef_shape)
         intercept = _intercept_start(intercept0, "intercept0", dtype, k)
-        progress = None
-        if callback is not None or verbose:
-            progress = _Progress(callback, bool(verbose), "iteration" if method == "batch" else "epoch", coef_shape)
+        unit = "iteration" if method == "batch" else "epoch"
+        bar = ProgressBar(options["max_iter"], unit) if progress else None
+        observer = None
+        if callback is not None or verbose or bar is not None:
+            observer = _Progress(callback, bool(verbose), unit, coef_shape, bar)
+        # A bar draws nothing before its first update: a failure here leaves none.
         cluster = _Cluster(client, X, y, w, options, bool(check_finite))
         try:
             if method == "batch":
-                report = _batch(cluster, n, d, coef, intercept, options, progress)
+                report = _batch(cluster, n, d, coef, intercept, options, observer)
             else:
-                report = _mixing(cluster, coef, intercept, options, progress)
+                report = _mixing(cluster, coef, intercept, options, observer)
+            _finish_bar(bar, report)
         finally:
             cluster.release()
+            if bar is not None:
+                bar.close()
     result = FitResult(coef=coef, intercept=intercept if loss == "softmax" else float(intercept[0]), **report)
     if verbose:
         print(f"descend: {result.message}", flush=True)

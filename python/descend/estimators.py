@@ -101,7 +101,7 @@ class _GDBase(BaseEstimator):
             fit_intercept=self.fit_intercept,
             shuffle=self.shuffle,
             n_threads=self.n_threads,
-            verbose=self.verbose,
+            progress=bool(self.verbose),  # the progress bar on stderr
             average=self.average,
             check_finite=False,  # validate_data has checked X and y
         )
@@ -269,7 +269,10 @@ class GDRegressor(RegressorMixin, _GDBase):
     random_state : int, RandomState or None; seeds the shuffle and the
         validation split. None: a fresh seed each fit.
     n_threads : int or None, threads of the kernels (results do not depend on it).
-    verbose : bool, print a progress line at most every 0.5 s.
+    verbose : bool, show descend.fit's progress bar on stderr (``progress=True``):
+        the iterations/epochs done out of max_iter, the objective and the
+        rate, with tqdm when it is installed; one bar per descend.fit call
+        (per class for one-vs-rest hinge, per partial_fit call).
     warm_start : bool, start fit from the previous coef_ and intercept_.
     early_stopping : bool, hold out ``validation_fraction`` of the rows and
         stop when their R^2 stops improving; the best parameters are kept.

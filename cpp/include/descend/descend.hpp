@@ -44,6 +44,11 @@
 //   on_divergence_from_name: the Python names ("squared", "sgd", "adam", ...)
 //   set_num_threads(n), get_num_threads()
 //
+// Files (libsvm.hpp):
+//   read_libsvm(path), parse_libsvm(text, size) -> LibsvmData{labels, indptr,
+//                   indices, values, min_index, max_index}: LIBSVM/SVMlight
+//                   text as CSR arrays, for a SparseView
+//
 // Errors: std::invalid_argument for bad input, before any work, with the
 // messages Python shows (a ValueError there); DivergenceError (a
 // std::runtime_error) when the objective diverges. Results are bitwise
@@ -54,6 +59,7 @@
 #include "dataset.hpp"
 #include "errors.hpp"
 #include "fit_options.hpp"
+#include "libsvm.hpp"
 #include "gradient.hpp"
 #include "losses.hpp"
 #include "names.hpp"
