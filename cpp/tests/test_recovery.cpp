@@ -227,6 +227,8 @@ void retries_stop_after_five() {
   o.learning_rate = Schedule::constant(0.01);
   double coef[2] = {1e200, 1e200}, intercept = 0;
   CHECK(throws_with<descend::DivergenceError>([&] { descend::fit(textbook(), coef, &intercept, o); },
+                                              "not finite at the start"));
+  CHECK(throws_with<descend::DivergenceError>([&] { descend::fit(textbook(), coef, &intercept, o); },
                                               "cannot help"));
 }
 

@@ -86,8 +86,10 @@ def _data(X, y, sample_weight) -> tuple:
     return X, y, sample_weight
 
 
-def _n_classes(y: np.ndarray, coef0: object, name: str = "coef0") -> int:
-    """k for softmax: coef0's columns, else the largest label + 1.
+def _n_classes(y: np.ndarray, coef0: object, name: str = "coef0", n_rows: Optional[int] = None) -> int:
+    """k for softmax: coef0's columns, else the largest label + 1, at most
+    the number of rows (n_rows, default len(y)): a label of 1e7 on two rows
+    is a mistake, not 10^7 classes whose coefficients would fill memory.
 
     Labels that are not integers 0..k-1 are left for the core to reject
     with a message naming the bad entry.
@@ -98,7 +100,12 @@ def _n_classes(y: np.ndarray, coef0: object, name: str = "coef0") -> int:
             raise ValueError(f"{name} must have shape (n_features, n_classes) for loss='softmax', got {shape}")
         return int(shape[1])
     top = float(np.max(y)) if y.size else 0.0  # empty data: the core names the problem
-    return int(top) + 1 if np.isfinite(top) and top >= 1 else 2
+    k = int(top) + 1 if np.isfinite(top) and top >= 1 else 2
+    rows = y.size if n_rows is None else n_rows
+    if k > max(rows, 2):
+        raise ValueError(f"y's largest label is {top:g}, but loss='softmax' takes class indices 0..k-1 with at "
+                         f"most one class per row ({rows} rows); relabel with np.unique(y, return_inverse=True)")
+    return k
 
 
 def _start(value: object, name: str, dtype: np.dtype, shape: tuple) -> np.ndarray:

@@ -138,8 +138,13 @@ def minimize(
         f, g = evaluate(x)
         status = monitor.check(f, float(np.linalg.norm(g)))
         if status == "diverged":
+            if nit == 0:  # before any step: no learning rate is to blame
+                raise DivergenceError(f"fun(x0) is not finite ({f}): check x0 and fun; no learning rate can fix it")
             raise DivergenceError(_core.divergence_message("step", nit, f, monitor.start, opt.current_lr(),
                                                            "method", method))
+        if not np.isfinite(g).all():
+            raise ValueError(f"the gradient at step {nit} contains NaN or infinity (the objective is {f}); "
+                             "check jac (or fun's gradient)")
         if status == "running" and callback is not None:
             if callback(MinimizeResult(x.copy(), f, g.copy(), nit, False, -1, "running")):
                 status = "callback"
@@ -147,7 +152,7 @@ def minimize(
             status = "max_iter"
         if status != "running":
             break
-        opt.step(g)
+        opt.step(g, check_finite=False)  # checked above
         nit += 1
     return MinimizeResult(x, f, g, nit, status in ("tol", "gtol"), _STATUS[status],
                           monitor.message(status, nit, "steps"))

@@ -16,8 +16,8 @@ def set_num_threads(n: int | None) -> None:
         _core.set_num_threads(0)
         return
     n = as_int(n, "n")
-    if n < 1:
-        raise ValueError(f"n must be >= 1 or None (all cores), got {n}")
+    if not 1 <= n <= 2**31 - 1:
+        raise ValueError(f"n must be between 1 and 2**31 - 1, or None (all cores), got {n}")
     _core.set_num_threads(n)
 
 

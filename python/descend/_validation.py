@@ -17,6 +17,8 @@ from ._sparse import SparseX, as_sparse, is_sparse
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _MAX_SEED = 2**64 - 1
+_INT64 = 2**63
+_MAX_INT32 = 2**31 - 1
 
 
 def _numeric_array(a: object, name: str) -> np.ndarray:
@@ -82,14 +84,20 @@ def as_optional_float(value: object, name: str) -> float | None:
 
 
 def as_int(value: object, name: str) -> int:
+    """An integer that fits the core's 64-bit counts (a ValueError naming
+    `name` otherwise, not the binding's "incompatible function arguments")."""
     if type(value) is int:  # the common case (not bool: its type is bool)
-        return value
-    if isinstance(value, (bool, np.bool_)):
+        v = value
+    elif isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be an integer, got {value!r}")
-    try:
-        return operator.index(value)  # type: ignore[arg-type]
-    except TypeError:
-        raise TypeError(f"{name} must be an integer, got {value!r}") from None
+    else:
+        try:
+            v = operator.index(value)  # type: ignore[arg-type]
+        except TypeError:
+            raise TypeError(f"{name} must be an integer, got {value!r}") from None
+    if not -_INT64 <= v < _INT64:
+        raise ValueError(f"{name} must be below 2**63 in size, got {v}")
+    return v
 
 
 def as_name(value: object, name: str) -> str:
@@ -102,7 +110,12 @@ def as_seed(seed: object) -> int:
     """An int in [0, 2**64); None draws one from the OS's entropy."""
     if seed is None:
         return int(np.random.SeedSequence().entropy) & _MAX_SEED
-    s = as_int(seed, "seed")
+    if isinstance(seed, (bool, np.bool_)):
+        raise TypeError(f"seed must be an integer, got {seed!r}")
+    try:
+        s = operator.index(seed)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(f"seed must be an integer, got {seed!r}") from None
     if not 0 <= s <= _MAX_SEED:
         raise ValueError(f"seed must be in [0, 2**64), got {s}")
     return s
@@ -113,8 +126,8 @@ def as_n_threads(n_threads: object) -> int:
     if n_threads is None:
         return 0
     n = as_int(n_threads, "n_threads")
-    if n < 1:
-        raise ValueError(f"n_threads must be >= 1 or None (all cores), got {n}")
+    if not 1 <= n <= _MAX_INT32:
+        raise ValueError(f"n_threads must be between 1 and 2**31 - 1, or None (all cores), got {n}")
     return n
 
 

@@ -168,6 +168,18 @@ def _stderr_to_devnull(fn: Callable[[], object]) -> Callable[[], object]:
     return run
 
 
+def _progress_cost(repeats: int, iterations: int = 2000) -> List[float]:
+    """What progress=True adds to one iteration (the observer call, a clock
+    read, now and then a redraw), from alternated fits of a 2,000 x 8 X
+    whose iterations take microseconds: per pair of runs, (with - without)
+    / iterations. "vs descend" in W1's table is then its share of a W1
+    iteration."""
+    X, y = regression_data(2_000, 8, np.float64)
+    plain, with_bar = alternated([_batch_iteration(X, y, iterations),
+                                  _batch_iteration(X, y, iterations, progress=True)], max(repeats, 8))
+    return [(b - a) / iterations for a, b in zip(plain, with_bar)]
+
+
 def _per(times: List[float], k: int) -> List[float]:
     return [t / k for t in times]
 
@@ -180,9 +192,13 @@ def w1_batch(cfg: Config) -> List[Row]:
         X, y = regression_data(n, d, dtype)
         name, unit = f"W1 batch iteration {n}x{d} {np.dtype(dtype).name}", "per iteration"
         rows.append(Row(name, "memory floor (read X once)", unit, timed(lambda: _core.probe_read(X, 0), cfg.repeats)))
-        rows.append(Row(name, "descend C order", unit, _per(timed(_batch_iteration(X, y, k), cfg.repeats), k)))
-        rows.append(Row(name, "descend C order, progress=True", unit,
-                        _per(timed(_batch_iteration(X, y, k, progress=True), cfg.repeats), k)))
+        # Alternated: the bar's cost is far below this VM's spells of noise.
+        plain, with_bar = alternated([_batch_iteration(X, y, k), _batch_iteration(X, y, k, progress=True)],
+                                     max(cfg.repeats, 8))
+        rows.append(Row(name, "descend C order", unit, _per(plain, k)))
+        rows.append(Row(name, "descend C order, progress=True", unit, _per(with_bar, k)))
+        if dtype == np.float64:
+            rows.append(Row(name, "progress=True's own cost (small X)", unit, _progress_cost(cfg.repeats)))
         coef = np.zeros(d, dtype)
         rows.append(Row(name, "numpy reference", unit,
                         timed(lambda: reference.loss_grad(X, y, coef), cfg.repeats)))
@@ -344,6 +360,8 @@ def w4_adam(cfg: Config) -> List[Row]:
     rows = [
         Row(name, "memory floor (read 4, write 3)", unit, timed(lambda: _core.probe_update(p, g, m, v, 0), cfg.repeats)),
         Row(name, "descend.optim.Adam", unit, timed(lambda: opt.step(g), cfg.repeats)),
+        Row(name, "descend.optim.Adam, check_finite=False", unit,
+            timed(lambda: opt.step(g, check_finite=False), cfg.repeats)),
         Row(name, "numpy in-place adam", unit, timed(_numpy_adam(n, g), cfg.repeats)),
     ]
     torch = optional("torch")

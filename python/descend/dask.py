@@ -266,7 +266,8 @@ def fit(X, y, *, sample_weight=None, client=None, loss: str = FIT["loss"], metho
     # Actor handles bind to the current client: make it the given one.
     with client.as_current():
         if loss == "softmax":
-            options["n_classes"] = _n_classes(np.asarray(y.max().compute(), dtype=np.float64).reshape(1), coef0)
+            options["n_classes"] = _n_classes(np.asarray(y.max().compute(), dtype=np.float64).reshape(1), coef0,
+                                              n_rows=n)
         k = options["n_classes"]
         coef_shape = (d, k) if loss == "softmax" else (d,)
         coef = _start(coef0, "coef0", dtype, coef_shape)

@@ -2,6 +2,7 @@
 // also builds (single-threaded) without OpenMP.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 #if defined(DESCEND_USE_OPENMP)
@@ -77,7 +78,10 @@ inline int get_num_threads() {
 namespace detail {
 
 // Resolves a per-call request: n_threads <= 0 means the default.
-inline int resolve_threads(int n_threads) { return n_threads > 0 ? n_threads : get_num_threads(); }
+// At most max_threads: more would only be idle (results never depend on
+// the count), and an absurd request (2^31 - 1) must not reach the runtime.
+constexpr int max_threads = 1024;
+inline int resolve_threads(int n_threads) { return std::min(n_threads > 0 ? n_threads : get_num_threads(), max_threads); }
 
 // body(j) for j = 0..n-1, on n_threads threads when `parallel`, else a
 // plain loop that never enters the OpenMP runtime (an `if(false)`

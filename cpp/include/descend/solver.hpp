@@ -580,6 +580,13 @@ FitOptions resolve_learning_rate(const Dataset<T>& data, const FitOptions& opt) 
 
 namespace detail {
 
+// A batch of more rows than X has is one batch of all of them (as
+// scikit-learn's MLP clamps its batch_size): the same updates, and no size
+// arithmetic on a batch_size of up to 2^63 - 1.
+inline index_t effective_batch_size(index_t batch_size, index_t rows) {
+  return std::max<index_t>(1, std::min(batch_size, rows));
+}
+
 // One attempt of the method's loop, from the report's history on.
 template <class T>
 Status run_method(RunState<T>& st, StoppingMonitor& monitor, FitReport& report, const Observer<T>* observer) {
@@ -593,9 +600,11 @@ Status run_method(RunState<T>& st, StoppingMonitor& monitor, FitReport& report, 
             return visit_loss(opt.loss,
                               [&](const auto& loss) { return run_batch(st, rule, loss, monitor, report, observer); });
           case Method::SGD: return run_epochs(st, rule, index_t{1}, monitor, report, observer);
-          case Method::MiniBatch:
-            if (dense) st.ws.reserve(opt.batch_size, st.data.features(), st.layout.outputs);
-            return run_epochs(st, rule, opt.batch_size, monitor, report, observer);
+          case Method::MiniBatch: {
+            const index_t batch = effective_batch_size(opt.batch_size, st.data.rows());
+            if (dense) st.ws.reserve(batch, st.data.features(), st.layout.outputs);
+            return run_epochs(st, rule, batch, monitor, report, observer);
+          }
         }
         return Status::MaxIter;
       },
@@ -607,13 +616,25 @@ Status run_method(RunState<T>& st, StoppingMonitor& monitor, FitReport& report, 
 template <class T>
 DivergenceError divergence_error(const RunState<T>& st, const StoppingMonitor& monitor, const FitReport& report) {
   const index_t at = index_t(report.loss_history.size()) - 1;
-  std::string text = divergence_message(run_unit(st.opt.method, false), at, report.loss_history.back(),
-                                        monitor.start(), st.lr.schedule().eta0, "optimizer",
-                                        optimizer_name(st.opt.optimizer));
+  const bool at_start = st.opt.method == Method::Batch && at == 0 && report.retries == 0;
+  std::string text = at_start ? start_not_finite_message(report.loss_history.back())
+                              : divergence_message(run_unit(st.opt.method, false), at, report.loss_history.back(),
+                                                   monitor.start(), st.lr.schedule().eta0, "optimizer",
+                                                   optimizer_name(st.opt.optimizer));
   if (st.opt.on_divergence == OnDivergence::Retry)
     text += std::isfinite(st.restart_objective)
                 ? retry_note(report.retries)
                 : " (on_divergence='retry' cannot help: the objective at the start is not finite)";
+  return DivergenceError(text);
+}
+
+// The DivergenceError of a run whose last update, after its last check,
+// made the parameters non-finite.
+template <class T>
+DivergenceError last_update_error(const RunState<T>& st, const FitReport& report) {
+  std::string text = last_update_message(run_unit(st.opt.method, false), index_t(report.loss_history.size()),
+                                         st.lr.schedule().eta0, "optimizer", optimizer_name(st.opt.optimizer));
+  if (st.opt.on_divergence == OnDivergence::Retry) text += retry_note(report.retries);
   return DivergenceError(text);
 }
 
@@ -641,10 +662,16 @@ FitReport solve(RunState<T>& st, T* coef, T* intercept, const Observer<T>* obser
     st.keep_restart_point(0, std::isfinite(start) ? start : std::numeric_limits<double>::infinity());
   }
   Status status;
-  while ((status = run_method(st, monitor, report, observer)) == Status::Diverged) {
+  while (true) {
+    status = run_method(st, monitor, report, observer);
+    // The last update comes after the last check (at max_iter, and within
+    // an epoch): parameters it made non-finite are a divergence too, never
+    // a result.
+    const bool last_update = status != Status::Diverged && !all_finite(st.result(), index_t(st.theta.size()), 1);
+    if (status != Status::Diverged && !last_update) break;
     if (opt.on_divergence != OnDivergence::Retry || !std::isfinite(st.restart_objective) ||
         report.retries == max_divergence_retries)
-      throw divergence_error(st, monitor, report);
+      throw last_update ? last_update_error(st, report) : divergence_error(st, monitor, report);
     ++report.retries;
     const auto keep = static_cast<size_t>(st.restart());
     report.loss_history.resize(keep);
@@ -687,6 +714,7 @@ FitReport fit(const Dataset<T>& data, T* coef, T* intercept, const FitOptions& o
               const Observer<T>* observer = nullptr, FitState* state = nullptr) {
   validate_options(options);
   detail::validate_dataset(data, options.check_finite, options.n_threads);
+  detail::validate_total_weight(data);
   detail::validate_targets(data.y, options.loss);
   // sgd, minibatch and the Gram matrix read a sparse X one row at a time:
   // a CSC X is copied to CSR once (batch methods use it as it is).
@@ -779,7 +807,7 @@ class EpochRunner {
     const index_t k = opt_.loss.outputs();
     const std::vector<T> zeros(static_cast<size_t>(data.features() * k + k), T(0));
     st_ = std::make_unique<detail::RunState<T>>(data_, opt_, zeros.data(), zeros.data() + data.features() * k);
-    const index_t batch = opt_.method == Method::SGD ? 1 : opt_.batch_size;
+    const index_t batch = opt_.method == Method::SGD ? 1 : detail::effective_batch_size(opt_.batch_size, data.rows());
     run_ = std::visit(
         [&](const auto& rule) -> std::function<double(double*)> {
           using Rule = std::decay_t<decltype(rule)>;

@@ -152,4 +152,21 @@ inline std::string divergence_message(const char* unit, index_t at, double objec
                          learning_rate / 10);
 }
 
+/// The DivergenceError message when the objective at the start point,
+/// before any step, is not finite: no learning rate is to blame.
+inline std::string start_not_finite_message(double objective) {
+  return detail::message("the objective is not finite at the start (objective = ", objective,
+                         "): the start point (coef0, intercept0) overflows the loss on this data; "
+                         "no learning rate can fix it");
+}
+
+/// The DivergenceError message when the final update (after the last
+/// check, the one at `checks`) made the parameters non-finite.
+inline std::string last_update_message(const char* unit, index_t checks, double learning_rate,
+                                       const char* rule_arg, const char* rule_name) {
+  return detail::message("the parameters became non-finite in the last update (after ", unit, " ", checks,
+                         ") with learning_rate=", learning_rate, " and ", rule_arg, "='", rule_name,
+                         "'; try a smaller learning_rate, e.g. ", learning_rate / 10);
+}
+
 }  // namespace descend

@@ -96,6 +96,16 @@ void validate_dataset(const Dataset<T>& data, bool check_finite, int n_threads =
   }
 }
 
+/// A whole data set (not one block of a distributed one) must weigh
+/// something: with every weight 0 the objective is 0 (or 0 x inf = NaN).
+template <class T>
+void validate_total_weight(const Dataset<T>& data) {
+  if (!data.has_weights()) return;
+  for (index_t i = 0; i < data.sample_weight.size; ++i)
+    if (data.sample_weight[i] > 0) return;
+  invalid("sample_weight is zero for every row: there is nothing to fit");
+}
+
 /// Checks that every target lies in the loss's domain (e.g. 0 or 1 for logistic).
 template <class T>
 void validate_targets(Span<const T> y, const LossSpec& spec) {

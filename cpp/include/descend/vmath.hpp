@@ -46,7 +46,11 @@ constexpr double round_shift = 6755399441055744.0;  // 1.5 * 2^52
 /// (x > -745.1) round once more at most, and anything below underflows
 /// to 0.
 DESCEND_INLINE double exp_nonpositive(double x) {
-  x = x < -746.0 ? -746.0 : x;  // exp(-746) is 0 in double already; keeps k in range
+  const double input = x;
+  // exp(-746) is 0 in double already: clamping keeps k in range. NaN (and
+  // anything above 0, outside the domain) computes on 0 instead, so no
+  // integer below overflows, and the NaN is returned at the end.
+  x = x < -746.0 ? -746.0 : (x <= 0.0 ? x : 0.0);
   const double t = x * inv_ln2 + round_shift;
   const double kd = t - round_shift;
   // k from t's low bits (ulp(t) = 1 there): integer lanes, no conversion
@@ -70,7 +74,8 @@ DESCEND_INLINE double exp_nonpositive(double x) {
   // k in [-1077, 0], halved towards zero with a logical shift (AVX2 has
   // no arithmetic one on 64-bit lanes): both halves >= -539.
   const std::int64_t k1 = -static_cast<std::int64_t>(static_cast<std::uint64_t>(-k) >> 1);
-  return er * pow2(k1) * pow2(k - k1);
+  const double value = er * pow2(k1) * pow2(k - k1);
+  return input != input ? input : value;
 }
 
 /// log1p(e) for e in [0, 1]: log1p(exp(-|p|)) of the logistic loss.
