@@ -248,3 +248,22 @@ def ill_conditioned_quadratic():
     A = (A + A.T) / 2
     x_star = Q @ ((Q @ b) / eigenvalues)
     return A, b, eigenvalues, x_star
+
+
+# ---------------------------------------------------------------------------
+# Hypothesis profiles (tests/test_fuzz.py's budget; test_kernels.py sets its
+# own example count). "default" is the normal run: few examples per test,
+# derandomized so that CI sees the same examples every run, and no example
+# database written. "long" is the deeper search, fresh examples every run:
+# `python -m pytest tests/test_fuzz.py --hypothesis-profile=long` (the
+# hypothesis plugin's option) or HYPOTHESIS_PROFILE=long in the environment.
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+_SLOW_INPUTS = [HealthCheck.too_slow, HealthCheck.data_too_large]
+# "long" inherits Hypothesis' own defaults (random examples, the example
+# database), not those of the "default" registered next, which replaces them.
+settings.register_profile("long", parent=settings.get_profile("default"), max_examples=2000, deadline=None,
+                          derandomize=False, suppress_health_check=_SLOW_INPUTS, print_blob=True)
+settings.register_profile("default", max_examples=40, deadline=None, derandomize=True, database=None,
+                          suppress_health_check=_SLOW_INPUTS)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))

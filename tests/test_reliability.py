@@ -173,3 +173,141 @@ def test_optim_check_finite_false_skips_the_check():
     opt = optim.GD(p, lr=0.1)
     opt.step(np.array([1.0, np.nan, 1.0]), check_finite=False)
     assert np.isnan(p[1]) and p[0] == -0.1
+
+
+# 6. The fuzz suite's findings (tests/test_fuzz.py), fixed in the Python layer
+
+
+@pytest.mark.parametrize("name", ["y", "sample_weight", "coef0", "intercept0"])
+def test_float64_values_beyond_float32_are_named_for_float32_x(name):
+    # Was: a RuntimeWarning from the cast, then "contains NaN or infinity"
+    # for an input that has neither.
+    X, y = np.ones((3, 2), np.float32), np.ones(3)
+    kwargs = {"y": y, "sample_weight": None, "coef0": None, "intercept0": None}
+    kwargs[name] = 1e300 if name == "intercept0" else np.array([1.0, 1e300, 1.0][: 2 if name == "coef0" else 3])
+    with pytest.raises(ValueError, match=rf"{name}(\[1\])? = 1e\+300 is beyond the range of float32, X's dtype"):
+        descend.fit(X, kwargs.pop("y"), max_iter=1, **kwargs)
+
+
+def test_estimator_y_beyond_float32_is_named():
+    pytest.importorskip("sklearn")
+    with pytest.raises(ValueError, match=r"y\[0\] = 1e\+300 is beyond the range of float32"):
+        descend.GDRegressor().fit(np.ones((2, 1), np.float32), np.array([1e300, 0.0]))
+
+
+def test_loss_grad_at_a_point_that_overflows_raises():
+    # Was: (inf, [inf], 1e300) returned from finite inputs.
+    X, y = np.zeros((1, 1)), np.zeros(1)
+    with pytest.raises(ValueError, match="not finite at this coef and intercept"):
+        descend.loss_grad(X, y, np.zeros(1), 1e300)
+    value, grad, _ = descend.loss_grad(X, y, np.zeros(1), 1e300, check_finite=False)
+    assert value == np.inf and np.isfinite(grad).all()
+
+
+@pytest.mark.parametrize("f", [None, "abc", np.array([1.0, 2.0])], ids=["None", "str", "array"])
+def test_minimize_names_an_objective_that_is_not_a_number(f):
+    # Was: float()'s own TypeError/ValueError ("... not 'NoneType'").
+    with pytest.raises(TypeError, match="fun must return the objective as a real number"):
+        descend.minimize(lambda x: (f, 2 * x), np.ones(2), max_iter=1)
+
+
+def test_minimize_and_optim_refuse_a_complex_gradient():
+    # Was: a ComplexWarning and the imaginary part dropped.
+    with pytest.raises(TypeError, match="gradient must hold real numbers"):
+        descend.minimize(lambda x: (float(x @ x), 2 * x + 1j), np.ones(2), max_iter=1)
+    p = np.ones(2)
+    with pytest.raises(TypeError, match=r"grads\[0\] must hold real numbers"):
+        optim.Adam(p).step(np.ones(2) + 0.5j)
+    np.testing.assert_array_equal(p, 1.0)
+
+
+@pytest.mark.parametrize("rule", ["GD", "Adagrad", "Adam"])
+def test_optim_learning_rate_beyond_float32_is_refused_for_float32_params(rule):
+    # Was: the step size was infinity in float32, and a zero gradient made NaN parameters.
+    p = np.zeros(2, np.float32)
+    with pytest.raises(ValueError, match="learning rate 1e\\+300 is beyond the range of float32"):
+        getattr(optim, rule)(p, lr=1e300)
+    opt = getattr(optim, rule)(p, lr=0.1)
+    with pytest.raises(ValueError, match="beyond the range of float32"):
+        opt.lr = descend.schedules.Constant(1e300)
+    assert opt.lr == 0.1
+    opt.step(np.zeros(2, np.float32))
+    np.testing.assert_array_equal(p, 0.0)
+    descend.optim.GD(np.zeros(2), lr=1e300)  # float64 parameters: fine
+
+
+def test_optim_gradient_beyond_float32_is_named_as_such():
+    p = np.zeros(2, np.float32)
+    with pytest.raises(ValueError, match=r"grads\[0\] contains NaN or infinity once cast to params\[0\]'s dtype"):
+        optim.GD(p).step(np.array([1e300, 0.0]))
+
+
+def test_load_model_of_deeply_nested_json_is_a_value_error(tmp_path):
+    # Was: RecursionError from the json module.
+    path = tmp_path / "model.json"
+    path.write_text("[" * 5000 + "]" * 5000)
+    with pytest.raises(ValueError, match="nested too deeply"):
+        descend.load_model(path)
+
+
+def _model_file(tmp_path, **changes):
+    import json
+
+    d = descend.Model(loss="logistic", coef=np.array([0.5, -0.25]), intercept=0.125, feature_names=("a", "b"),
+                      classes=["x", "y"]).to_dict()
+    d.update(changes)
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(d))
+    return path
+
+
+@pytest.mark.parametrize("changes, match", [
+    ({"coef": {"a": 10**400, "b": 1.0}}, "beyond float64's range"),        # was OverflowError
+    ({"coef": {"a": 1.0, "b": [1.0, 2.0]}}, "every feature to a number"),  # was NumPy's "inhomogeneous shape"
+    ({"features": [["a"], "b"]}, "list of names"),                       # was "unhashable type: 'list'"
+    ({"intercept": None}, "intercept must be a number"),                   # was float()'s "not 'NoneType'"
+    ({"intercept": 10**400}, "beyond float64's range"),                   # was OverflowError
+])
+def test_load_model_names_bad_numbers(tmp_path, changes, match):
+    with pytest.raises(ValueError, match=match):
+        descend.load_model(_model_file(tmp_path, **changes))
+
+
+def _result(coef):
+    return descend.FitResult(coef=coef, intercept=0.0, n_iter=0, converged=False, status="max_iter", message="",
+                             loss_history=np.empty(0), grad_norm=0.0, learning_rate=0.1,
+                             learning_rate_history=np.empty(0))
+
+
+def test_save_model_refuses_a_scalar_or_complex_coef(tmp_path):
+    # Were: IndexError, and a ComplexWarning with the imaginary part dropped.
+    with pytest.raises(ValueError, match=r"shape \(n_features,\) or \(n_features, n_classes\), got \(\)"):
+        descend.save_model(tmp_path / "m.json", _result(np.array(1.0)), loss="squared")
+    with pytest.raises(TypeError, match="coef must hold real numbers"):
+        descend.save_model(tmp_path / "m.json", _result(np.array([1.0 + 2j])), loss="squared")
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_minimize_gradient_norm_beyond_1e154_is_finite():
+    # Was: np.linalg.norm overflowed (a RuntimeWarning) and gtol saw inf.
+    from descend._minimize import _norm
+
+    assert _norm(np.array([3e200, 4e200])) == pytest.approx(5e200)
+    assert _norm(np.array([3.0, 4.0])) == 5.0
+    res = descend.minimize(lambda x: (1e300 * float(x @ x), 2e300 * x), np.full(2, 1e-10), max_iter=1, gtol=1e300)
+    assert res.success and res.status == 0  # ||g|| = 2.8e290 <= gtol
+
+
+@pytest.mark.filterwarnings("ignore:GDClassifier stopped at max_iter")
+def test_classifier_partial_fit_keeps_every_class_of_classes():
+    # Was: a first batch without the last class fitted a softmax over the
+    # classes it held (coef_ of 2 rows for 3 classes, predict_proba of 2
+    # columns), and the next batch holding that class raised ValueError.
+    pytest.importorskip("sklearn")
+    X, _ = _data(seed=5, n=30, d=2)
+    y = np.repeat([0, 1, 2], 10)
+    est = descend.GDClassifier(learning_rate=0.1)
+    est.partial_fit(X[:10], y[:10], classes=[0, 1, 2])
+    assert est.coef_.shape == (3, 2) and est.predict_proba(X).shape == (30, 3)
+    est.partial_fit(X[10:], y[10:])
+    assert est.coef_.shape == (3, 2)

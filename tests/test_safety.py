@@ -322,19 +322,45 @@ def test_gradient_descent_never_returns_nan():
 
 
 # ---------------------------------------------------------------------------
-# Ctrl-C in a long run.
+# Ctrl-C in a long run: a fit sized to take ~10 s stops within 0.5 s with
+# KeyboardInterrupt and leaves no thread behind (RELIABILITY.md). The
+# child prints the moment it caught the interrupt (time.monotonic is the
+# system-wide CLOCK_MONOTONIC on Linux, so comparable with the parent's)
+# and its Python and OS thread counts against those after a short fit of
+# the same kind (OpenMP's worker pool, kept between fits, already there).
 
 _CHILD = textwrap.dedent(
     """
-    import sys
+    import os
+    import threading
+    import time
     import numpy as np
     import descend
+
+    def os_threads():
+        return len(os.listdir("/proc/self/task")) if os.path.isdir("/proc/self/task") else -1
 
     rng = np.random.default_rng(0)
     X = rng.standard_normal((20000, 50))
     y = X @ rng.standard_normal(50)
-    print("ready", flush=True)
-    descend.fit(X, y, method={method!r}, learning_rate=1e-4, max_iter=10**9, tol=None)
+    kw = dict(method={method!r}, learning_rate=1e-4, tol=None)
+    n = 2
+    while True:  # as many iterations as take ~10 s
+        t0 = time.perf_counter()
+        descend.fit(X, y, max_iter=n, **kw)
+        took = time.perf_counter() - t0
+        if took >= 0.2:
+            break
+        n *= 2
+    max_iter = int(n * 10.0 / took)
+    threads = (threading.active_count(), os_threads())
+    print("ready", max_iter, flush=True)
+    try:
+        descend.fit(X, y, max_iter=max_iter, **kw)
+    except KeyboardInterrupt:
+        caught = time.monotonic()
+        print("caught", caught, threading.active_count() - threads[0], os_threads() - threads[1], flush=True)
+        raise
     print("finished", flush=True)
     """
 )
@@ -355,9 +381,9 @@ def test_ctrl_c_interrupts_a_long_fit(method):
         lines = []
         for line in proc.stdout:  # importing descend may rebuild it first
             lines.append(line)
-            if line.strip() == "ready":
+            if line.startswith("ready"):
                 break
-        assert lines and lines[-1].strip() == "ready", "".join(lines) + proc.stderr.read()
+        assert lines and lines[-1].startswith("ready"), "".join(lines) + proc.stderr.read()
         time.sleep(0.3)
         assert proc.poll() is None, "the fit ended by itself"
         sent = time.monotonic()
@@ -376,7 +402,16 @@ def test_ctrl_c_interrupts_a_long_fit(method):
     assert "KeyboardInterrupt" in stderr, stderr
     assert "finished" not in stdout
     assert proc.returncode != 0
-    assert elapsed < 2.0, f"Ctrl-C took {elapsed:.2f} s to stop the fit"
+    caught = [line.split() for line in stdout.splitlines() if line.startswith("caught")]
+    assert caught, stdout + stderr
+    _, at, extra_python_threads, extra_os_threads = caught[0]
+    latency = float(at) - sent
+    print(f"Ctrl-C: KeyboardInterrupt {latency * 1e3:.0f} ms after SIGINT (exit after {elapsed * 1e3:.0f} ms)")
+    assert latency < 0.5, f"Ctrl-C took {latency:.2f} s to stop the fit"
+    assert elapsed < 2.0, f"the interrupted child took {elapsed:.2f} s to exit"
+    assert extra_python_threads == "0", f"{extra_python_threads} more Python threads after the interrupt"
+    if sys.platform.startswith("linux"):
+        assert extra_os_threads == "0", f"{extra_os_threads} more OS threads after the interrupt"
 
 
 # ---------------------------------------------------------------------------

@@ -266,17 +266,29 @@ class Scaling:
     scale: np.ndarray
 
     @staticmethod
-    def apply(X: Any, centre: bool) -> "Scaling":
+    def apply(X: Any, centre: bool, names: Sequence[str] = ()) -> "Scaling":
         """Standardizes X in place (the command's own copy of the file) and
-        returns the scaling used. Constant features keep scale 1."""
-        if hasattr(X, "tocsr"):  # scipy.sparse: scale only
-            mean = np.asarray(X.mean(axis=0)).ravel()
-            square = np.asarray(X.multiply(X).mean(axis=0)).ravel()
-            scale = _unit_if_zero(np.sqrt(np.maximum(square - mean * mean, 0.0)))
+        returns the scaling used. Constant features keep scale 1. A feature
+        whose mean or variance overflows float64 (values beyond ~1e154) is a
+        CommandError naming it (`names`: the features' names)."""
+        sparse = hasattr(X, "tocsr")
+        with np.errstate(over="ignore", invalid="ignore"):
+            if sparse:  # scale only
+                mean = np.asarray(X.mean(axis=0)).ravel()
+                square = np.asarray(X.multiply(X).mean(axis=0)).ravel()
+                scale = _unit_if_zero(np.sqrt(np.maximum(square - mean * mean, 0.0)))
+            else:
+                mean = X.mean(axis=0) if centre else np.zeros(X.shape[1])
+                scale = _unit_if_zero(X.std(axis=0))
+        bad = np.flatnonzero(~(np.isfinite(mean) & np.isfinite(scale)))
+        if bad.size:
+            j = int(bad[0])
+            name = repr(names[j]) if j < len(names) else str(j)
+            raise CommandError(f"--standardize: feature {name} is too large to standardize (its mean or variance "
+                               "overflows float64); scale it down first")
+        if sparse:
             X.data /= scale[X.indices]
             return Scaling(np.zeros_like(scale), scale)
-        mean = X.mean(axis=0) if centre else np.zeros(X.shape[1])
-        scale = _unit_if_zero(X.std(axis=0))
         X -= mean
         X /= scale
         return Scaling(mean, scale)
@@ -308,7 +320,7 @@ def run_fit(args: argparse.Namespace) -> int:
                      fmt=args.data_format)
     what = f"{data.path}: the target" + (f" column {data.target!r}" if data.target else "")
     classes, y = classes_and_indices(np.asarray(data.y), options["loss"], what)
-    scaling = Scaling.apply(data.X, options["fit_intercept"]) if args.standardize else None
+    scaling = Scaling.apply(data.X, options["fit_intercept"], data.feature_names) if args.standardize else None
     start = time.perf_counter()
     result = descend.fit(data.X, y, sample_weight=data.weight, progress=args.progress, check_finite=False,
                          **options)

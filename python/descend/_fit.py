@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from typing import Any, Callable, Optional
@@ -125,7 +126,13 @@ def _intercept_start(value: object, name: str, dtype: np.dtype, k: int) -> np.nd
     if value is None:
         return np.zeros(k, dtype)
     if np.ndim(value) == 0:
-        return np.full(k, as_float(value, name), dtype)
+        number = as_float(value, name)
+        with np.errstate(over="ignore"):
+            start = np.full(k, number, dtype)
+        if math.isfinite(number) and not np.isfinite(start).all():
+            raise ValueError(f"{name} = {number!r} is beyond the range of {np.dtype(dtype).name}, X's dtype; "
+                             "scale it, or pass X as float64")
+        return start
     return as_vector(value, name, dtype, k, "the number of classes").copy()
 
 
@@ -438,7 +445,28 @@ def loss_grad(
     dtype shaped like coef, and a float (k floats for softmax). ``out``, if
     given, receives grad in place: it must be a writeable C-contiguous
     array of X's dtype and coef's shape.
+
+    check_finite: X and y must be free of NaN and infinity (one fast
+    pass), and so must the results: a point that overflows the loss on
+    this data (an objective or gradient of infinity or NaN from finite
+    inputs, e.g. a residual of 1e200 squared) raises ValueError instead of
+    returning them (``out`` then holds the non-finite gradient). False
+    skips both checks and returns what the arithmetic gives.
     """
+    value, grad, grad_intercept = _loss_grad(X, y, coef, intercept, loss=loss, sample_weight=sample_weight, l2=l2,
+                                             delta=delta, out=out, check_finite=check_finite)
+    if check_finite and not (math.isfinite(value) and _core.all_finite(grad)
+                             and bool(np.isfinite(grad_intercept).all())):
+        raise ValueError(f"the objective or its gradient is not finite at this coef and intercept (objective = "
+                         f"{value!r}): the point overflows the loss on this data; scale X or y, or start "
+                         "nearer zero (check_finite=False returns the non-finite values)")
+    return value, grad, grad_intercept
+
+
+def _loss_grad(X, y, coef, intercept=0.0, *, loss="squared", sample_weight=None, l2=0.0, delta=1.0, out=None,
+               check_finite=True) -> tuple:
+    """loss_grad without the check of its results (descend.dask checks
+    blocks with it: a start that overflows is fit's DivergenceError there)."""
     X, y, sample_weight = _data(X, y, sample_weight)
     dtype = X.dtype
     d = X.shape[1]

@@ -57,12 +57,32 @@ def _evaluator(fun: Callable, jac: Any, shape: tuple) -> Callable[[np.ndarray], 
 
     def evaluate(x: np.ndarray) -> tuple:
         f, g = both(x)
-        g = np.asarray(g, dtype=x.dtype)
+        try:
+            value = float(f)
+        except (TypeError, ValueError):
+            raise TypeError(f"fun must return the objective as a real number, got {f!r}") from None
+        g = np.asarray(g)
+        if g.dtype.kind not in "biuf":  # a complex gradient would lose its imaginary part unseen
+            raise TypeError(f"the gradient must hold real numbers, got an array of dtype {g.dtype}")
         if g.shape != shape:
             raise ValueError(f"the gradient has shape {g.shape} but x0 has shape {shape}")
-        return float(f), g
+        with np.errstate(over="ignore"):  # beyond float32's range: infinity, named by minimize's check
+            g = g.astype(x.dtype, copy=False)
+        return value, g
 
     return evaluate
+
+
+def _norm(g: np.ndarray) -> float:
+    """||g||_2, also where the sum of squares overflows (a finite gradient
+    beyond ~1e154): then as max|g| times the norm of g / max|g|."""
+    with np.errstate(over="ignore"):
+        norm = float(np.linalg.norm(g))
+    if norm == np.inf and np.isfinite(g).all():
+        peak = float(np.max(np.abs(g)))
+        with np.errstate(over="ignore"):
+            norm = peak * float(np.linalg.norm(g / peak))
+    return norm
 
 
 def minimize(
@@ -136,7 +156,7 @@ def minimize(
     nit = 0
     while True:
         f, g = evaluate(x)
-        status = monitor.check(f, float(np.linalg.norm(g)))
+        status = monitor.check(f, _norm(g))
         if status == "diverged":
             if nit == 0:  # before any step: no learning rate is to blame
                 raise DivergenceError(f"fun(x0) is not finite ({f}): check x0 and fun; no learning rate can fix it")

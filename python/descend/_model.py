@@ -100,6 +100,26 @@ def _softmax(p: np.ndarray) -> np.ndarray:
     return out
 
 
+def _real_array(value: Any, name: str) -> np.ndarray:
+    """value as a float64 array: TypeError unless it holds real numbers (a
+    complex value would lose its imaginary part), ValueError for a number
+    beyond float64 (an int of 400 digits, from a JSON file)."""
+    try:
+        is_complex = np.iscomplexobj(value)
+    except (TypeError, ValueError):  # ragged: np.array says so below
+        is_complex = False
+    if is_complex:
+        raise TypeError(f"{name} must hold real numbers, got complex values")
+    if value is None:  # np.array(None, dtype=float) would be NaN
+        raise TypeError(f"{name} must be a number or an array of numbers, got None")
+    try:
+        return np.array(value, dtype=np.float64)
+    except OverflowError:
+        raise ValueError(f"{name} must be finite (no NaN or infinity), got a number beyond float64's range") from None
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number or an array of numbers, got {value!r}") from None
+
+
 def _check_loss(loss: object) -> None:
     if loss not in _core.LOSSES:
         raise ValueError(f"loss must be one of {', '.join(map(repr, _core.LOSSES))}, got {loss!r}")
@@ -168,10 +188,7 @@ class Model:
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         _check_loss(self.loss)
-        try:
-            coef = np.array(self.coef, dtype=np.float64)
-        except (TypeError, ValueError) as error:
-            raise TypeError(f"coef must be an array of numbers, got {self.coef!r}") from error
+        coef = _real_array(self.coef, "coef")
         if coef.ndim not in (1, 2) or coef.shape[0] == 0 or (coef.ndim == 2 and coef.shape[1] < 2):
             raise ValueError(f"coef must have shape (n_features,) or (n_features, n_classes >= 2), got {coef.shape}")
         if coef.ndim == 2 and self.loss in _REGRESSION:
@@ -180,15 +197,14 @@ class Model:
             raise ValueError("coef must be finite (no NaN or infinity)")
         set_(self, "coef", _readonly(coef))
 
+        b = _real_array(self.intercept, "intercept")
         if coef.ndim == 1:
-            if np.ndim(self.intercept) != 0:
-                raise ValueError(f"intercept must be a number for a coef of shape {coef.shape}, "
-                                 f"got shape {np.shape(self.intercept)}")
-            intercept: Union[float, np.ndarray] = float(self.intercept)
+            if b.ndim != 0:
+                raise ValueError(f"intercept must be a number for a coef of shape {coef.shape}, got shape {b.shape}")
+            intercept: Union[float, np.ndarray] = float(b)
             finite = math.isfinite(intercept)
         else:
             k = coef.shape[1]
-            b = np.array(self.intercept, dtype=np.float64)
             if b.shape != (k,):
                 raise ValueError(f"intercept must have shape ({k},) for a coef of shape {coef.shape}, got {b.shape}")
             intercept, finite = _readonly(b), bool(np.all(np.isfinite(b)))
@@ -368,8 +384,8 @@ def _parse(d: Any, where: str) -> Model:
         if key not in d:
             raise ValueError(f"{where} is not a valid descend model file: it has no key {key!r}")
     features, coef_map = d["features"], d["coef"]
-    if not isinstance(features, list):
-        raise ValueError(f"{where}: \"features\" must be a list of names, got {features!r}")
+    if not isinstance(features, list) or not all(isinstance(n, str) for n in features):
+        raise ValueError(f"{where}: \"features\" must be a list of names (strings), got {features!r}")
     if not isinstance(coef_map, dict):
         raise ValueError(f"{where}: \"coef\" must map each feature to its coefficient(s)")
     missing = [n for n in features if n not in coef_map]
@@ -379,8 +395,15 @@ def _parse(d: Any, where: str) -> Model:
     if extra:
         raise ValueError(f"{where}: \"coef\" has entries for {', '.join(map(repr, extra))} not in \"features\"")
     try:
+        coef = np.array([coef_map[n] for n in features], dtype=np.float64)
+    except OverflowError:
+        raise ValueError(f"{where}: \"coef\" holds a number beyond float64's range") from None
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}: \"coef\" must map every feature to a number, or every feature to a list of "
+                         "as many numbers (one per class)") from None
+    try:
         return Model(
-            loss=d["loss"], coef=np.array([coef_map[n] for n in features], dtype=np.float64),
+            loss=d["loss"], coef=coef,
             intercept=d["intercept"], feature_names=tuple(features), classes=d["classes"],
             scaling=d["scaling"], options=d["options"], outcome=d["outcome"],
             descend_version=d["descend_version"], format_version=version,
@@ -410,6 +433,8 @@ def _from_fit_result(result: FitResult, loss: Optional[str]) -> dict[str, Any]:
         raise ValueError("loss must be given when model is a descend.FitResult (the result does not record it)")
     _check_loss(loss)
     coef = np.asarray(result.coef)
+    if coef.ndim not in (1, 2):
+        raise ValueError(f"model.coef must have shape (n_features,) or (n_features, n_classes), got {coef.shape}")
     if (coef.ndim == 2) != (loss == "softmax"):
         expected = "(n_features, n_classes)" if loss == "softmax" else "(n_features,)"
         raise ValueError(f"model.coef has shape {coef.shape}, but loss={loss!r} gives coefficients of shape "
@@ -542,9 +567,14 @@ def load_model(path: _PathType) -> Model:
     if it is not valid JSON, not a descend model file, written by a newer
     descend (a higher format version) or lacks a key or a valid value.
     """
-    text = Path(path).read_text(encoding="utf-8")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path} is not a descend model file (not UTF-8 text: {error})") from error
     try:
         d = json.loads(text)
     except json.JSONDecodeError as error:
         raise ValueError(f"{path} is not a descend model file (invalid JSON: {error})") from error
+    except RecursionError:  # the json module's answer to arrays or objects nested thousands deep
+        raise ValueError(f"{path} is not a descend model file (JSON nested too deeply to read)") from None
     return _parse(d, str(path))

@@ -61,7 +61,24 @@ def as_vector(v: object, name: str, dtype: np.dtype, size: int | None = None, si
         raise ValueError(f"{name} must be 1-D, got shape {arr.shape}" + (" (use .ravel())" if arr.ndim == 2 and 1 in arr.shape else ""))
     if size is not None and arr.shape[0] != size:
         raise ValueError(f"{name} has {arr.shape[0]} entries but {size_of} is {size}; they must match")
-    return np.ascontiguousarray(arr, dtype=dtype)
+    return cast_to(arr, name, dtype)
+
+
+def cast_to(arr: np.ndarray, name: str, dtype: np.dtype) -> np.ndarray:
+    """arr as a C-contiguous array of `dtype` (X's). A finite float64 value
+    beyond float32's range would become infinity there and be reported as
+    "contains NaN or infinity" (or overflow the loss): a ValueError naming
+    the entry instead."""
+    if arr.dtype.kind != "f" or np.dtype(dtype).itemsize >= arr.dtype.itemsize:
+        return np.ascontiguousarray(arr, dtype=dtype)
+    with np.errstate(over="ignore"):
+        out = np.ascontiguousarray(arr, dtype=dtype)
+    overflowed = np.flatnonzero(np.isinf(out) & np.isfinite(arr))
+    if overflowed.size:
+        i = int(overflowed[0])
+        raise ValueError(f"{name}[{i}] = {float(arr[i])!r} is beyond the range of {np.dtype(dtype).name}, X's dtype; "
+                         f"scale it, or pass X as float64")
+    return out
 
 
 def as_float(value: object, name: str) -> float:

@@ -85,7 +85,7 @@ class _Blocks:
         self.w = [None if b is None else np.ascontiguousarray(b) for b in w]
         self.options = options
         self.runners = None
-        from . import loss_grad
+        from ._fit import _loss_grad as loss_grad
 
         # Every check descend.fit makes on data (lengths, NaN/inf, labels),
         # once, before the first iteration; a message names the block and

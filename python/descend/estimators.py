@@ -37,6 +37,7 @@ except ImportError as error:  # pragma: no cover - exercised without scikit-lear
 from ._defaults import FIT, HYPER_PARAMS
 from ._fit import fit as _descend_fit
 from ._state import FitState
+from ._validation import cast_to
 
 __all__ = ["GDClassifier", "GDRegressor"]
 
@@ -376,7 +377,7 @@ class GDRegressor(RegressorMixin, _GDBase):
             X, y = self._validate_dask(X, y, reset)
         else:
             X, y = validate_data(self, X, y, dtype=_DTYPES, accept_sparse=_SPARSE, y_numeric=True, reset=reset)
-        y = y.astype(X.dtype, copy=False)
+        y = cast_to(y, "y", X.dtype)  # a ValueError for a y beyond float32's range (X's dtype)
         w = _unit_mean(_check_sample_weight(sample_weight, X, dtype=X.dtype))
         return X, y, w
 
@@ -611,6 +612,16 @@ class GDClassifier(ClassifierMixin, _GDBase):
             self.coef_ = np.stack([np.asarray(c, dtype=dtype) for c, _ in fitted])
             self.intercept_ = np.array([float(b) for _, b in fitted], dtype=dtype)
 
+    def _fresh_start(self, loss: str, X):
+        """(coef0, intercept0) of a fresh fit: the defaults, but zeros of shape
+        (d, k) for softmax over k > 2 classes, whose k descend.fit would
+        otherwise take from the largest label in y: a partial_fit batch need
+        not hold every class."""
+        k = len(self.classes_)
+        if loss == "softmax" and k > 2:
+            return np.zeros((X.shape[1], k), X.dtype), None
+        return None, None
+
     def _fit_all(self, X, y_index, w, *, starts, max_iter, tol, validation):
         problems = self._problems(y_index)
         fitted, results, early_all = [], [], True
@@ -618,7 +629,7 @@ class GDClassifier(ClassifierMixin, _GDBase):
         if starts is None or not hasattr(self, "_fit_states"):  # a fresh fit: fresh states, one a problem
             self._fit_states = [FitState() for _ in problems]
         for p, (loss, target) in enumerate(problems):
-            coef0, intercept0 = starts[p] if starts is not None else (None, None)
+            coef0, intercept0 = starts[p] if starts is not None else self._fresh_start(loss, X)
             val = None
             if validation is not None:
                 Xv, yv, wv = validation

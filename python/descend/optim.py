@@ -70,6 +70,19 @@ def _check_lr(lr: object, name: str = "lr") -> LearningRate:
     return lr
 
 
+def _check_lr_fits(spec: object, params: list) -> None:
+    """A float32 parameter's step is taken in float32: a learning rate beyond
+    that range (a schedule's: its eta0, the largest) would be infinity there,
+    and a step of infinity times a zero gradient NaN. A ValueError instead."""
+    peak = spec if isinstance(spec, float) else spec[1]["eta0"]  # type: ignore[index]
+    with np.errstate(over="ignore"):
+        beyond = bool(np.isinf(np.float32(peak)))
+    for i, p in enumerate(params):
+        if beyond and p.dtype == np.float32:
+            raise ValueError(f"the learning rate {peak!r} is beyond the range of float32, the dtype of "
+                             f"params[{i}]; use a smaller one, or float64 parameters")
+
+
 def _aliases(hyper: dict, betas: object = None, eps: object = None) -> dict:
     """PyTorch's names folded into descend's: betas=(b1, b2) -> beta_1, beta_2; eps -> epsilon."""
     if betas is not None:
@@ -104,8 +117,10 @@ class Optimizer:
 
     def _make_cores(self, hyper: dict, lr: LearningRate, n_threads: int) -> list:
         spec = _lr_spec(lr)
-        return [_core.Optimizer(self.name, hyper, p, f"params[{i}]", spec, n_threads)
-                for i, p in enumerate(self.params)]
+        cores = [_core.Optimizer(self.name, hyper, p, f"params[{i}]", spec, n_threads)
+                 for i, p in enumerate(self.params)]
+        _check_lr_fits(spec, self.params)
+        return cores
 
     @property
     def lr(self) -> LearningRate:
@@ -115,6 +130,8 @@ class Optimizer:
     @lr.setter
     def lr(self, value: LearningRate) -> None:
         spec = _lr_spec(value)
+        _core.check_learning_rate(spec, "lr")
+        _check_lr_fits(spec, self.params)
         for core in self._cores:
             core.set_lr(spec)
         self._lr = value
@@ -149,10 +166,14 @@ class Optimizer:
 
     def _grad(self, g: object, p: np.ndarray, i: int) -> np.ndarray:
         g = np.asarray(g)
+        if g.dtype.kind not in "biuf":  # a complex gradient would lose its imaginary part unseen
+            raise TypeError(f"grads[{i}] must hold real numbers, got an array of dtype {g.dtype}")
         if g.shape != p.shape:
             raise ValueError(f"grads[{i}] has shape {g.shape} but params[{i}] has shape {p.shape}")
-        # Gradients are only read: match the parameter's dtype and memory order.
-        return np.asarray(g, dtype=p.dtype, order="F" if not p.flags.c_contiguous else "C")
+        # Gradients are only read: match the parameter's dtype and memory order
+        # (a value beyond float32's range becomes infinity: check_finite names it).
+        with np.errstate(over="ignore"):
+            return np.asarray(g, dtype=p.dtype, order="F" if not p.flags.c_contiguous else "C")
 
     def step(self, grads, *, check_finite: bool = True) -> None:
         """One update of every parameter in place, given its gradient(s).
@@ -170,7 +191,10 @@ class Optimizer:
         if check_finite:
             for i, g in enumerate(grads_ok):
                 if not _core.all_finite(g):
-                    raise ValueError(f"grads[{i}] contains NaN or infinity; no parameter was changed "
+                    beyond = bool(np.isfinite(np.asarray(glist[i], dtype=np.float64)).all())
+                    cast = f" once cast to params[{i}]'s dtype, {g.dtype} (a value is beyond its range)" \
+                        if beyond else ""
+                    raise ValueError(f"grads[{i}] contains NaN or infinity{cast}; no parameter was changed "
                                      "(pass check_finite=False to skip this check)")
         for core, g in zip(self._cores, grads_ok):
             core.step(g)
