@@ -10,8 +10,10 @@ source tree (``python -m pytest /path/to/repo/tests``).
 
 from __future__ import annotations
 
+import contextvars
 import math
 import os
+import threading
 import zlib
 
 # scikit-learn's estimator checks skip their array-API check (NumPy
@@ -248,6 +250,31 @@ def ill_conditioned_quadratic():
     A = (A + A.T) / 2
     x_star = Q @ ((Q @ b) / eigenvalues)
     return A, b, eigenvalues, x_star
+
+
+# ---------------------------------------------------------------------------
+# A call that must not hang (test_dask.py, test_fuzz.py).
+
+
+def within(seconds, f, *args, **kwargs):
+    """f(*args, **kwargs) in a thread (same context vars), joined for `seconds`:
+    its result or its exception; a test failure, not a hang, if it runs on."""
+    outcome = {}
+    context = contextvars.copy_context()
+
+    def run():
+        try:
+            outcome["result"] = context.run(f, *args, **kwargs)
+        except BaseException as e:  # handed to the caller
+            outcome["error"] = e
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"{getattr(f, '__name__', f)} did not finish within {seconds} s (a hang)"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
 
 
 # ---------------------------------------------------------------------------

@@ -32,13 +32,11 @@ Calls that could hang (own clusters) run in a thread joined with a timeout.
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import os
 import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import dask
@@ -55,7 +53,7 @@ import descend
 import descend.dask
 from descend import reference, schedules
 
-from conftest import LOSSES, seed_of
+from conftest import LOSSES, seed_of, within
 
 F64 = np.dtype(np.float64)
 F32 = np.dtype(np.float32)
@@ -96,27 +94,6 @@ def client():
 def other_cluster(n_workers):
     """A cluster of the test's own whose client is NOT the default one."""
     return own_cluster(n_workers, set_as_default=False)
-
-
-def within(seconds, f, *args, **kwargs):
-    """f(*args, **kwargs) in a thread (same context vars), joined for `seconds`:
-    its result or its exception; a test failure, not a hang, if it runs on."""
-    outcome = {}
-    context = contextvars.copy_context()
-
-    def run():
-        try:
-            outcome["result"] = context.run(f, *args, **kwargs)
-        except BaseException as e:  # handed to the caller
-            outcome["error"] = e
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(seconds)
-    assert not thread.is_alive(), f"{getattr(f, '__name__', f)} did not finish within {seconds} s (a hang)"
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["result"]
 
 
 # ---------------------------------------------------------------------------

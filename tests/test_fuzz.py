@@ -61,14 +61,12 @@ the .hypothesis database; about 5 minutes) is for a deeper search:
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import dataclasses
 import io
 import json
 import os
 import re
 import tempfile
-import threading
 from typing import Any, Callable, NamedTuple, Optional, Sequence
 
 import numpy as np
@@ -82,7 +80,7 @@ import descend
 from descend import DivergenceError, optim, reference, schedules
 from descend._defaults import RULES
 
-from conftest import LOSSES, METHODS, OPTIMIZERS
+from conftest import LOSSES, METHODS, OPTIMIZERS, within
 
 NAN, INF = float("nan"), float("inf")
 ALLOWED = (ValueError, TypeError, DivergenceError)
@@ -238,27 +236,6 @@ def check_divergence(error: BaseException, method: Any) -> None:
         return  # known, core-side: test_sgd_start_that_overflows_is_not_blamed_on_the_learning_rate
     assert not (started_bad and "learning_rate" in message), \
         f"a non-finite start blamed on the learning rate: {message}"
-
-
-def within(seconds: float, f: Callable[[], Any]) -> Any:
-    """f() in a thread joined for `seconds`: its result or its exception; a
-    test failure, not a hang, if it runs on."""
-    outcome: dict = {}
-    context = contextvars.copy_context()
-
-    def run():
-        try:
-            outcome["result"] = context.run(f)
-        except BaseException as e:  # handed to the caller
-            outcome["error"] = e
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(seconds)
-    assert not thread.is_alive(), f"the call did not finish within {seconds} s (a hang)"
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["result"]
 
 
 # ---------------------------------------------------------------------------
@@ -564,13 +541,18 @@ def starts(draw, d: int, loss: Any, k: int, wild: bool) -> dict:
 
 
 @st.composite
+def dense_or_sparse(draw, wild: bool, sparse: bool) -> tuple:
+    """(X, (n, d), finite) from sparse_matrices or matrices."""
+    if sparse:
+        return draw(sparse_matrices(wild))
+    X, shape = draw(matrices(wild))
+    return X, shape, all_finite(X)
+
+
+@st.composite
 def fit_cases(draw, sparse: bool = False) -> dict:
     wild = draw(st.booleans())
-    if sparse:
-        X, (n, d), finite = draw(sparse_matrices(wild))
-    else:
-        X, (n, d) = draw(matrices(wild))
-        finite = all_finite(X)
+    X, (n, d), finite = draw(dense_or_sparse(wild, sparse))
     loss = draw(LOSS_NAMES(wild))
     k = draw(st.integers(2, 4))
     y = draw(targets(n, loss, k, wild))
@@ -667,11 +649,7 @@ OUT_KINDS = Choice(("none", "right"), ("float16", "F", "readonly", "wrong_shape"
 @st.composite
 def loss_grad_cases(draw) -> dict:
     wild = draw(st.booleans())
-    if draw(mostly([False], [True], odds=4)):
-        X, (n, d), finite = draw(sparse_matrices(wild))
-    else:
-        X, (n, d) = draw(matrices(wild))
-        finite = all_finite(X)
+    X, (n, d), finite = draw(dense_or_sparse(wild, draw(mostly([False], [True], odds=4))))
     loss = draw(LOSS_NAMES(wild))
     k = draw(st.integers(2, 4))
     shape = (d, k) if loss == "softmax" else (d,)
@@ -1018,10 +996,7 @@ ESTIMATOR_CHOICES = dict(
 def estimator_cases(draw) -> dict:
     wild = draw(st.booleans())
     kind = draw(st.sampled_from(("regressor", "classifier")))
-    if draw(mostly([False], [True], odds=5)):
-        X, (n, d), _ = draw(sparse_matrices(wild))
-    else:
-        X, (n, d) = draw(matrices(wild))
+    X, (n, d), _ = draw(dense_or_sparse(wild, draw(mostly([False], [True], odds=5))))
     length = max(n + draw(Choice((0,), (-1, 1))(wild)), 0)
     labels: Any = None
     if kind == "regressor":
