@@ -24,6 +24,7 @@ import numpy as np
 
 from ._datafile import FORMATS, Data, DataError, read_data
 from ._defaults import FIT, HYPER_PARAMS, LOSSES, METHODS, ON_DIVERGENCE, OPTIMIZERS
+from ._model import _plain  # numpy values as JSON takes them, as the model file writes them
 
 CLASSIFIER_LOSSES = ("logistic", "hinge", "softmax")
 EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 1, 130
@@ -375,13 +376,6 @@ def _summary(args: argparse.Namespace, data: Data, options: Dict[str, Any], resu
             "seconds": seconds,
         },
     }
-
-
-def _plain(value: Any) -> Any:
-    """A NumPy value (or array) as plain JSON-able Python."""
-    if isinstance(value, np.ndarray):
-        return [_plain(v) for v in value]
-    return value.item() if isinstance(value, np.generic) else value
 
 
 _MOST_SHOWN = 40
