@@ -91,6 +91,24 @@ inline NamedParams named_params(const py::dict& d) {
   return out;
 }
 
+/// The rule called `name` with hyper-parameters from a Python dict of
+/// numbers, where momentum may be "auto" (with_auto_momentum).
+inline UpdateRule rule_from_py(const std::string& name, const py::dict& params) {
+  py::dict numbers;
+  bool auto_momentum = false;
+  for (const auto& [key, value] : params) {
+    if (std::string(py::str(key)) == "momentum" && py::isinstance<py::str>(value)) {
+      if (value.cast<std::string>() != "auto")
+        throw py::value_error("momentum must be a number in [0, 1) or 'auto', got " + std::string(py::repr(value)));
+      auto_momentum = true;
+    } else {
+      numbers[key] = value;
+    }
+  }
+  const UpdateRule rule = optimizer_from_name(name, named_params(numbers));
+  return auto_momentum ? with_auto_momentum(rule) : rule;
+}
+
 /// A schedule as the Python layer passes one: a number (a constant rate)
 /// or a (descend.schedules class name, {parameter: value}) pair.
 inline Schedule schedule_from_py(const py::handle& lr) {

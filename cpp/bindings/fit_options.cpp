@@ -42,6 +42,13 @@ index_t average_from(const py::handle& v) {
   throw py::type_error("average must be False, True or an update count >= 1, got " + std::string(py::repr(v)));
 }
 
+// precondition: "auto" or None.
+bool precondition_from(const py::handle& v) {
+  if (v.is_none()) return false;
+  if (py::isinstance<py::str>(v) && v.cast<std::string>() == "auto") return true;
+  throw py::value_error("precondition must be 'auto' or None, got " + std::string(py::repr(v)));
+}
+
 // In dependency order: optimizer_params applies to the rule `optimizer` named.
 const Field fields[] = {
     {"loss", [](FitOptions& o, const py::handle& v) { o.loss.kind = loss_from_name(v.cast<std::string>()); },
@@ -57,14 +64,16 @@ const Field fields[] = {
      [](const FitOptions& o) -> py::object { return py::str(optimizer_name(o.optimizer)); }},
     {"optimizer_params",
      [](FitOptions& o, const py::handle& v) {
-       o.optimizer = optimizer_from_name(optimizer_name(o.optimizer), named_params(v.cast<py::dict>()));
+       o.optimizer = rule_from_py(optimizer_name(o.optimizer), v.cast<py::dict>());
      },
      [](const FitOptions&) -> py::object { return py::dict(); }},
     {"learning_rate",
      [](FitOptions& o, const py::handle& v) {
-       // "auto" is the one string the Python layer passes.
-       o.auto_learning_rate = py::isinstance<py::str>(v);
-       if (!o.auto_learning_rate) o.learning_rate = schedule_from_py(v);
+       // "auto" and "bb" are the strings the Python layer passes.
+       const std::string name = py::isinstance<py::str>(v) ? v.cast<std::string>() : "";
+       o.auto_learning_rate = name == "auto";
+       o.bb_learning_rate = name == "bb";
+       if (name.empty()) o.learning_rate = schedule_from_py(v);
      },
      [](const FitOptions& o) -> py::object { return py::float_(o.learning_rate.eta0); }},
     {"batch_size", [](FitOptions& o, const py::handle& v) { o.batch_size = v.cast<index_t>(); },
@@ -106,6 +115,8 @@ const Field fields[] = {
        if (o.precompute == Precompute::Auto) return py::str("auto");
        return py::bool_(o.precompute == Precompute::Always);
      }},
+    {"precondition", [](FitOptions& o, const py::handle& v) { o.precondition = precondition_from(v); },
+     [](const FitOptions& o) -> py::object { return o.precondition ? py::object(py::str("auto")) : py::none(); }},
 };
 
 }  // namespace

@@ -63,7 +63,7 @@ class PyOptimizer {
 
   static Any make(const std::string& rule, const py::dict& params, const py::array& param,
                   const std::string& name, const py::object& lr, int n_threads) {
-    const UpdateRule r = optimizer_from_name(rule, named_params(params));
+    const UpdateRule r = rule_from_py(rule, params);
     const Schedule s = lr.is_none() ? Schedule::constant(default_learning_rate(r)) : schedule_from_py(lr);
     if (has_dtype<float>(param)) return Optimizer<float>(r, flat_buffer<float>(param, name).size, s, n_threads);
     if (has_dtype<double>(param)) return Optimizer<double>(r, flat_buffer<double>(param, name).size, s, n_threads);

@@ -29,21 +29,21 @@ from ._validation import (
 )
 from .schedules import Schedule
 
-_AUTO = "auto"
+# The learning rates the core chooses itself: 1/L, and Barzilai-Borwein steps.
+_CHOSEN = ("auto", "bb")
+_LR_KINDS = "a positive number, 'auto', 'bb' or a descend.schedules object"
 
 
 def _learning_rate(value: object) -> object:
-    """A learning rate as the core takes it: a float, "auto" or a schedule's spec."""
+    """A learning rate as the core takes it: a float, "auto", "bb" or a schedule's spec."""
     if isinstance(value, str):
-        if value == _AUTO:
+        if value in _CHOSEN:
             return value
-        raise ValueError(f"learning_rate must be a positive number, 'auto' or a descend.schedules object, got {value!r}")
+        raise ValueError(f"learning_rate must be {_LR_KINDS}, got {value!r}")
     if isinstance(value, Schedule):
         return value._spec()
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(
-            f"learning_rate must be a positive number, 'auto' or a descend.schedules object, got {value!r}"
-        )
+        raise TypeError(f"learning_rate must be {_LR_KINDS}, got {value!r}")
     return float(value)
 
 
@@ -203,6 +203,7 @@ def fit(
     check_finite: bool = FIT["check_finite"],
     precompute: Any = FIT["precompute"],
     average: Any = FIT["average"],
+    precondition: Optional[str] = FIT["precondition"],
     state: Optional[FitState] = None,
     **optimizer_params,
 ) -> FitResult:
@@ -396,7 +397,8 @@ def fit(
         observer = _Progress(callback, bool(verbose), unit, coef_shape, bar)
     try:
         report = _core.fit(X, y, coef.reshape(-1), intercept, sample_weight=sample_weight, callback=observer,
-                           state=state, precompute=precompute, average=average, **options)
+                           state=state, precompute=precompute, average=average, precondition=precondition,
+                           **options)
         _finish_bar(bar, report)
     finally:
         if bar is not None:

@@ -92,8 +92,13 @@ def as_float(value: object, name: str) -> float:
 
 
 def as_float_params(params: dict) -> dict:
-    """Keyword hyper-parameters as floats, each named in its TypeError."""
-    return {name: as_float(value, name) for name, value in params.items()}
+    """Keyword hyper-parameters as floats, each named in its TypeError;
+    momentum="auto" (FISTA's momentum with adaptive restart) is kept as it is."""
+    return {name: value if _is_auto_momentum(name, value) else as_float(value, name) for name, value in params.items()}
+
+
+def _is_auto_momentum(name: str, value: object) -> bool:
+    return name == "momentum" and isinstance(value, str) and value == "auto"
 
 
 def as_optional_float(value: object, name: str) -> float | None:

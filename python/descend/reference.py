@@ -319,6 +319,148 @@ def auto_learning_rate(X, loss, method, fit_intercept, l2, sample_weight=None):
     return 1.0 / L if L > 0 else 1.0
 
 
+# ---------------------------------------------------------------- tuning-free batch rules
+
+# The rules precondition="auto" applies to (those linear in the gradient).
+PRECONDITIONED_RULES = ("gd", "momentum", "nesterov")
+
+
+class Scaling:
+    """precondition="auto" (and learning_rate="bb"'s first step): the solver
+    steps u = (coef, c), c = b + mu^T coef (mu the weighted column means;
+    centred only with precondition and a learnt intercept), in the metric
+    P = 1/s, s the centred columns' weighted mean squares (the intercept's:
+    sum w / n). A column whose centred mean square is <= 1e-12 of its raw
+    one takes the raw one; P = 1 where s is 0."""
+
+    def __init__(self, X, w, k, fit_intercept, precondition):
+        n, d = X.shape
+        w = np.ones(n) if w is None else w
+        W = w.sum()
+        raw = np.append(w @ (X * X), W) / n
+        self.k, self.fit_intercept = k, fit_intercept
+        self.mean = (w @ X) / W if precondition and fit_intercept else None
+        diag = raw.copy()
+        if self.mean is not None:
+            centred = raw[:d] - W / n * self.mean**2
+            diag[:d] = np.where(centred > 1e-12 * raw[:d], centred, raw[:d])
+        self.diagonal = diag
+        with np.errstate(divide="ignore"):
+            self.columns = np.where((diag > 0) & np.isfinite(1 / diag), 1 / diag, 1.0) if precondition else None
+
+    def p(self):
+        """P over the learnt parameters (coef (d, k) row-major, then the intercepts)."""
+        if self.columns is None:
+            return None
+        cols = self.columns if self.fit_intercept else self.columns[:-1]
+        return np.repeat(cols, self.k)
+
+    def to_u(self, theta):
+        return self._shift(theta, 1.0)
+
+    def from_u(self, u):
+        return self._shift(u, -1.0)
+
+    def _shift(self, v, sign):
+        if self.mean is None:
+            return v
+        v = v.copy()
+        d, k = len(self.mean), self.k
+        v[d * k :] += sign * (self.mean @ v[: d * k].reshape(d, k))
+        return v
+
+    def gradient_in_u(self, g):
+        if self.mean is None:
+            return g
+        d, k = len(self.mean), self.k
+        g = g.copy()
+        g[: d * k] -= np.outer(self.mean, g[d * k :]).ravel()
+        return g
+
+    def hessian(self, X, w, fit_intercept):
+        """The data term's curvature matrix (1/n) Z^T W Z in the solver's
+        scaled coordinates (H itself without P)."""
+        n = X.shape[0]
+        w = np.ones(n) if w is None else w
+        Z = np.column_stack([X, np.ones(n)]) if fit_intercept else X
+        H = Z.T @ (w[:, None] * Z) / n
+        if self.columns is None:
+            return H
+        if self.mean is not None:
+            A = np.eye(len(H))
+            A[-1, :-1] = -self.mean
+            H = A.T @ H @ A
+        root = np.sqrt(self.columns if fit_intercept else self.columns[:-1])
+        return root[:, None] * H * root[None, :]
+
+    def max_p(self):
+        return 1.0 if self.columns is None or len(self.columns) < 2 else float(self.columns[:-1].max())
+
+
+def _inverse_lipschitz(L):
+    return 1.0 / L if L > 0 and np.isfinite(1.0 / L) else 1.0
+
+
+def prox_step(y, g, lr, p, n_coef, l1):
+    """x+ = prox(y - lr P g): the gradient step in the metric P, then l1's
+    soft threshold lr l1 P_j on the first n_coef entries."""
+    v = y - lr * p * g
+    if l1 > 0:
+        v[:n_coef] = soft_threshold(v[:n_coef], lr * l1 * p[:n_coef])
+    return v
+
+
+class Fista:
+    """optimizer="nesterov", momentum="auto": FISTA's momentum with adaptive
+    gradient restart, over u (y, the point the gradient is taken at)."""
+
+    def __init__(self):
+        self.t, self.x = 1.0, None
+
+    def step(self, y, g, lr, p, n_coef, l1):
+        x_new = prox_step(y, g, lr, p, n_coef, l1)
+        x = np.zeros_like(y) if self.x is None else self.x
+        if np.sum((y - x_new) * (x_new - x) / p) > 0:
+            self.t = 1.0
+        t_next = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * self.t * self.t))
+        beta = (self.t - 1.0) / t_next
+        self.t, self.x = t_next, x_new
+        return x_new + beta * (x_new - x)
+
+
+BB_MEMORY, BB_GAMMA, BB_MAX_BACKTRACKS = 10, 1e-4, 60
+
+
+class BarzilaiBorwein:
+    """learning_rate="bb": alpha = s^T P^-1 s / s^T (g - g_prev) (kept when
+    s^T (g - g_prev) <= 0), a point accepted when J <= max(last 10 accepted
+    J) - (1e-4 / (2 alpha)) s^T P^-1 s, else replaced by the step from the
+    last accepted point with alpha / 2 (60 rejections in a row: accepted)."""
+
+    def __init__(self, alpha0):
+        self.alpha, self.prev, self.g_prev, self.recent, self.backtracks = alpha0, None, None, [], 0
+
+    def accept(self, u, J, p):
+        if self.prev is None or self.backtracks >= BB_MAX_BACKTRACKS:
+            return True
+        s = u - self.prev
+        return J <= max(self.recent) - BB_GAMMA / (2 * self.alpha) * np.sum(s * s / p)
+
+    def backtrack(self, p, n_coef, l1):
+        self.alpha *= 0.5
+        self.backtracks += 1
+        return prox_step(self.prev, self.g_prev, self.alpha, p, n_coef, l1)
+
+    def accepted(self, u, g, J, p):
+        if self.prev is not None:
+            s = u - self.prev
+            ss, sy = np.sum(s * s / p), np.sum(s * (g - self.g_prev))
+            if sy > 0 and np.isfinite(ss / sy):
+                self.alpha = ss / sy
+        self.prev, self.g_prev, self.backtracks = u.copy(), g.copy(), 0
+        self.recent = (self.recent + [J])[-BB_MEMORY:]
+
+
 # ---------------------------------------------------------------- the solver
 
 
@@ -359,6 +501,7 @@ def fit(
     delta=FIT["delta"],
     precompute=FIT["precompute"],
     average=FIT["average"],
+    precondition=FIT["precondition"],
     state=None,
     **optimizer_params,
 ):
@@ -397,9 +540,23 @@ def fit(
         k = 1
         coef = np.zeros(d) if coef0 is None else np.array(coef0, np.float64)
         b = 0.0 if intercept0 is None else float(intercept0)
-    if isinstance(learning_rate, str):
-        learning_rate = auto_learning_rate(X, loss, method, fit_intercept, l2, w)
     size = coef.size + (k if fit_intercept else 0)
+    fista = isinstance(optimizer_params.get("momentum"), str)  # momentum="auto"
+    if fista:
+        optimizer_params = {key: v for key, v in optimizer_params.items() if key != "momentum"}
+    bb = learning_rate == "bb"
+    scaled = precondition == "auto" and method == "batch" and optimizer in PRECONDITIONED_RULES
+    scaling = Scaling(X, w, k, fit_intercept, scaled) if scaled or bb else None
+    P = scaling.p() if scaled else np.ones(size)
+    if bb:
+        diag = scaling.diagonal if fit_intercept else scaling.diagonal[:-1]
+        cols = 1.0 if not scaled else (scaling.columns if fit_intercept else scaling.columns[:-1])
+        learning_rate = _inverse_lipschitz(CURVATURE[loss] * np.sum(diag * cols) + l2 * scaling.max_p())
+    elif learning_rate == "auto" and scaled:
+        h = np.linalg.eigvalsh(scaling.hessian(X, w, fit_intercept)).max()
+        learning_rate = _inverse_lipschitz(CURVATURE[loss] * h + l2 * scaling.max_p())
+    elif isinstance(learning_rate, str):
+        learning_rate = auto_learning_rate(X, loss, method, fit_intercept, l2, w)
     average_from = int(average)
     gram = gram_statistics(X, y, w) if precompute is True and loss == "squared" and method == "batch" else None
 
@@ -414,8 +571,34 @@ def fit(
     def learnt(g, gb):  # the flat vector the rule updates: coef, then intercept(s)
         return np.concatenate([np.ravel(g), np.ravel(gb)]) if fit_intercept else np.ravel(g)
 
+    def set_theta(theta):
+        nonlocal coef, b
+        coef = theta[: coef.size].reshape(coef.shape)
+        if fit_intercept:
+            b = theta[coef.size :] if loss == "softmax" else float(theta[-1])
+
+    def in_u(g, gb):  # (u, the gradient in u): the coordinates precondition="auto" steps in
+        if scaling is None:
+            return learnt(coef, b), learnt(g, gb)
+        return scaling.to_u(learnt(coef, b)), scaling.gradient_in_u(learnt(g, gb))
+
+    def from_u(u):
+        set_theta(u if scaling is None else scaling.from_u(u))
+
     def update(g, gb, lr):
         nonlocal coef, b
+        if fista or scaled:
+            u, gu = in_u(g, gb)
+            if fista:
+                u = accelerated.step(u, gu, lr, P, coef.size, l1)
+                rule.t += 1
+            else:
+                u = rule.step(u, P * gu, lr)
+                if l1 > 0:
+                    u[: coef.size] = soft_threshold(u[: coef.size], lr * l1 * P[: coef.size])
+            from_u(u)
+            fold_average()
+            return
         theta = rule.step(learnt(coef, b), learnt(g, gb), lr)
         coef = theta[: coef.size].reshape(coef.shape)
         if fit_intercept:
@@ -433,6 +616,12 @@ def fit(
             avg["theta"] = theta.copy() if count == 1 else avg["theta"] + (theta - avg["theta"]) / count
 
     def grad_norm(g, gb, step_lr):
+        if scaled:  # in the scaled coordinates: sqrt(sum P g_u^2), or l1's step there
+            u, gu = in_u(g, gb)
+            if l1 > 0:
+                step = u - prox_step(u, gu, step_lr, P, coef.size, l1)
+                return float(np.sqrt(np.sum(step * step / (step_lr * step_lr * P))))
+            return float(np.sqrt(np.sum(P * gu * gu)))
         if l1 > 0:  # the proximal-gradient step that gtol measures
             g = (coef - soft_threshold(coef - step_lr * g, step_lr * l1)) / step_lr
         v = learnt(g, gb)
@@ -448,6 +637,7 @@ def fit(
     resume = state is not None and state.get("started")
     while True:  # one attempt per pass: the first run, then each restart
         rule = Rule(optimizer, size, **optimizer_params)
+        accelerated, steps = Fista(), BarzilaiBorwein(lrs.eta0) if bb else None
         rng = Random(seed)
         avg["theta"] = None
         if resume:  # the first attempt continues the run the state holds
@@ -460,10 +650,18 @@ def fit(
                     b = state["iterate"][coef.size :].copy() if loss == "softmax" else float(state["iterate"][-1])
         status, streak, diverged = "max_iter", 0, False
         first = len(history)  # this attempt's first check: tol has nothing to compare it with
-        for it in range(first, max_iter):
+        it = first
+        while it < max_iter:
             lr = lrs.at(rule.t)
             if method == "batch":
                 J, g, gb = objective(np.arange(n))
+                if bb:  # a rejected point is no check
+                    u, gu = in_u(g, gb)
+                    if not steps.accept(u, J, P):
+                        from_u(steps.backtrack(P, coef.size, l1))
+                        continue
+                    steps.accepted(u, gu, J, P)
+                    lr = steps.alpha
                 norm = grad_norm(g, gb, lr)
             else:
                 rows = 1 if method == "sgd" else batch_size
@@ -495,6 +693,7 @@ def fit(
                     break
             if method == "batch":
                 update(g, gb, lr)
+            it += 1
         if not diverged:
             break
         at = len(history) - 1

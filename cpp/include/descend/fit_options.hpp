@@ -63,6 +63,7 @@ struct FitOptions {
   UpdateRule optimizer = GD{};     ///< the update rule
   Schedule learning_rate;          ///< step size for update t
   bool auto_learning_rate = false; ///< ignore learning_rate: use 1/L (step_size.hpp)
+  bool bb_learning_rate = false;   ///< ignore learning_rate: Barzilai-Borwein steps (accelerated.hpp)
   index_t batch_size = 32;         ///< rows per update for minibatch
   StoppingRule stopping;           ///< max_iter, tol, gtol, divergence
   OnDivergence on_divergence = OnDivergence::Raise;  ///< raise, or retry with smaller steps
@@ -75,7 +76,16 @@ struct FitOptions {
   bool check_finite = true;        ///< reject NaN/inf in X and y before starting
   Precompute precompute = Precompute::Auto;  ///< squared loss, batch: iterate on X^T W X (gram.hpp)
   index_t average = 0;             ///< sgd, minibatch: k >= 1 returns the mean of the iterates from update k on; 0: off
+  bool precondition = false;       ///< "auto": Jacobi scaling where it applies (preconditions())
 };
+
+/// Whether precondition="auto" scales this fit (precondition.hpp): batch
+/// fits with the rules that are linear in the gradient (gd, momentum,
+/// nesterov); the adaptive rules scale their own steps, and sgd and
+/// minibatch run unscaled.
+inline bool preconditions(const FitOptions& o) {
+  return o.precondition && o.method == Method::Batch && takes_auto_learning_rate(o.optimizer);
+}
 
 /// What the observer sees after each iteration (batch) or epoch.
 template <class T>
@@ -134,8 +144,16 @@ struct FitState {
 inline void validate_options(const FitOptions& o) {
   detail::validate_loss(o.loss);
   validate_rule(o.optimizer);
-  if (!o.auto_learning_rate)
+  if (!o.auto_learning_rate && !o.bb_learning_rate)
     validate_learning_rate(o.learning_rate, "learning_rate");
+  if (o.bb_learning_rate && o.auto_learning_rate)
+    detail::invalid("learning_rate is either 'auto' or 'bb', not both");
+  if (o.bb_learning_rate && (o.method != Method::Batch || o.optimizer.index() != UpdateRule(GD{}).index()))
+    detail::invalid("learning_rate='bb' (Barzilai-Borwein steps) needs method='batch' and optimizer='gd', got method='",
+                    method_name(o.method), "', optimizer='", optimizer_name(o.optimizer), "'");
+  if (adaptive_momentum(o.optimizer) && o.method != Method::Batch)
+    detail::invalid("momentum='auto' (FISTA with adaptive restart) needs method='batch', got method='",
+                    method_name(o.method), "'; pass a number such as momentum=0.9");
   if (o.auto_learning_rate && !takes_auto_learning_rate(o.optimizer))
     detail::invalid("learning_rate='auto' sets 1/L for optimizer 'gd', 'momentum' or 'nesterov'; "
                     "optimizer='", optimizer_name(o.optimizer), "' adapts its own steps: pass a number");

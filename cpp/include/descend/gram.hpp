@@ -264,6 +264,13 @@ class GramSums {
     sums_.features = d_;
     sums_.loss_grad = [this](const T* theta, double* grad) { return loss_grad(theta, grad); };
     sums_.curvature = [this](const T* v, double* hv) { curvature(v, hv); };
+    // S's diagonal and its ones column (index d): Z^T W Z's.
+    sums_.column_sums = [this](double* sums, double* squares) {
+      for (index_t j = 0; j <= d_; ++j) {
+        sums[j] = gram_.S[static_cast<size_t>(j * gram_.p + d_)];
+        squares[j] = gram_.S[static_cast<size_t>(j * gram_.p + j)];
+      }
+    };
   }
   GramSums(const GramSums&) = delete;
   GramSums& operator=(const GramSums&) = delete;

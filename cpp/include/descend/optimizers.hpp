@@ -141,9 +141,16 @@ struct Momentum : MomentumParams {
 
 /// nesterov (torch.optim.SGD with nesterov=True):
 /// b <- momentum b + g; p <- p - lr (g + momentum b).
+/// With `adaptive` (momentum="auto"), batch fits only: FISTA's momentum
+/// sequence with adaptive restart instead of a fixed momentum
+/// (accelerated.hpp), the buffer holding the last proximal point.
 struct Nesterov : MomentumParams {
   static constexpr const char* name = "nesterov";
   static constexpr double default_lr = 1e-3;
+  bool adaptive = false;
+  void validate() const {
+    if (!adaptive) MomentumParams::validate();
+  }
   template <class C> auto prepare(double lr, long long) const {
     return [lr = C(lr), mu = C(momentum)](C& p, C g, C& b, C&) {
       b = mu * b + g;
@@ -265,6 +272,23 @@ inline bool takes_auto_learning_rate(const UpdateRule& rule) {
          std::holds_alternative<Nesterov>(rule);
 }
 
+/// Whether the rule is nesterov with momentum="auto" (FISTA with adaptive
+/// restart: the batch loop's own step, not an elementwise one).
+inline bool adaptive_momentum(const UpdateRule& rule) {
+  const auto* n = std::get_if<Nesterov>(&rule);
+  return n && n->adaptive;
+}
+
+/// `rule` with momentum="auto"; std::invalid_argument unless it is nesterov.
+inline UpdateRule with_auto_momentum(UpdateRule rule) {
+  auto* n = std::get_if<Nesterov>(&rule);
+  if (!n)
+    detail::invalid("momentum='auto' (FISTA's momentum with adaptive restart) applies to optimizer='nesterov', got "
+                    "optimizer='", std::visit([](const auto& r) { return r.name; }, rule), "'");
+  n->adaptive = true;
+  return rule;
+}
+
 /// Throws std::invalid_argument naming a bad hyper-parameter.
 inline void validate_rule(const UpdateRule& rule) {
   std::visit([](const auto& r) { r.validate(); }, rule);
@@ -301,6 +325,9 @@ class Optimizer {
   Optimizer(UpdateRule rule, index_t size, Schedule learning_rate, int n_threads = 1)
       : rule_(rule), size_(size), n_threads_(n_threads) {
     validate_rule(rule_);
+    if (adaptive_momentum(rule_))
+      detail::invalid("momentum='auto' restarts on the objective's geometry, which descend.fit's batch loop sees "
+                      "and an optimizer stepping on gradients alone does not: pass a number");
     set_learning_rate(learning_rate);
     if (size < 0) detail::invalid("size must be >= 0, got ", size);
     const int slots = optimizer_slots(rule_);

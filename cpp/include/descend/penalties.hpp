@@ -56,4 +56,15 @@ void soft_threshold(T* coef, index_t n, double threshold) {
   }
 }
 
+// The same in the metric of a preconditioner P (precondition.hpp): the
+// threshold of coef_j is threshold P_j.
+template <class T>
+void soft_threshold(T* coef, index_t n, double threshold, const double* p) {
+  for (index_t j = 0; j < n; ++j) {
+    const double c = double(coef[j]);
+    const double shrunk = std::fabs(c) - threshold * p[j];
+    coef[j] = static_cast<T>(shrunk > 0 ? std::copysign(shrunk, c) : 0.0);
+  }
+}
+
 }  // namespace descend::detail

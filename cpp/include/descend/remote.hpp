@@ -22,6 +22,10 @@ struct RemoteSums {
   /// sum_i w_i (z_i . v) z_i (z_i = x_i then 1), d + 1 doubles: H v for
   /// learning_rate="auto" (may be empty otherwise).
   std::function<void(const T* v, double* sums)> curvature;
+  /// sum_i w_i z_ij and sum_i w_i z_ij^2 for each column j of Z, d + 1
+  /// doubles each: for precondition="auto" and learning_rate="bb" (may be
+  /// empty otherwise).
+  std::function<void(double* sums, double* squares)> column_sums;
 };
 
 }  // namespace descend

@@ -18,6 +18,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "accelerated.hpp"
 #include "errors.hpp"
 #include "fit_options.hpp"
 #include "gather.hpp"
@@ -25,6 +26,7 @@
 #include "gradient.hpp"
 #include "optimizers.hpp"
 #include "penalties.hpp"
+#include "precondition.hpp"
 #include "random.hpp"
 #include "remote.hpp"
 #include "sparse_sgd.hpp"
@@ -89,6 +91,12 @@ struct RunState {
   std::vector<double> avg;
   mutable std::vector<T> avg_t;
   Random rng;  // the shuffle's stream (sgd, minibatch); continues from epoch to epoch
+  // precondition="auto" (precondition.hpp): P over the learnt parameters
+  // (empty: off), the column means mu (empty: not centred), the gradient
+  // in u and P times it, the buffer the rule steps with.
+  std::vector<double> scale, mean, ugrad, pgrad;
+  FistaMomentum fista;  // momentum="auto"
+  BarzilaiBorwein bb;   // learning_rate="bb"
 
   RunState(const Dataset<T>& data_, const FitOptions& opt_, const T* coef, const T* intercept)
       : data(data_), opt(opt_), layout{data_.features(), opt_.loss.outputs()},
@@ -101,6 +109,7 @@ struct RunState {
     if (slots >= 1) state0.assign(static_cast<size_t>(n_params), T(0));
     if (slots >= 2) state1.assign(static_cast<size_t>(n_params), T(0));
     if (opt.average > 0) avg.assign(static_cast<size_t>(n_params), 0.0);
+    reset_accelerated();
   }
 
   // Continues from where an earlier run left `s` (FitState); refuses one
@@ -176,13 +185,63 @@ struct RunState {
   // J + l1 ||coef||_1 at the current theta.
   double with_l1(double j) const { return detail::with_l1(j, theta.data(), n_coef, opt.l1); }
 
-  // One update with step size lr, then the l1 proximal step.
+  // P (precondition.hpp), or null when the fit is not preconditioned.
+  const double* preconditioner() const { return scale.empty() ? nullptr : scale.data(); }
+
+  // Turns preconditioning on (precondition.hpp).
+  void precondition(const Scaling& scaling) {
+    scale = detail::preconditioner(scaling.columns, layout, opt.fit_intercept);
+    mean = scaling.mean;
+    ugrad.resize(scale.size());
+    pgrad.resize(scale.size());
+  }
+
+  // The gradient the rules step with: g_u (precondition.hpp) once
+  // to_u_gradient() has formed it, else g.
+  const double* step_grad() const { return mean.empty() ? grad.data() : ugrad.data(); }
+
+  // After each gradient: g_u from g when the fit is centred.
+  void to_u_gradient() {
+    if (!mean.empty()) gradient_in_u(grad.data(), ugrad.data(), mean, n_params, layout.outputs);
+  }
+
+  // theta <-> u (c = b + mu^T coef) around a step, when centred.
+  void to_u() {
+    if (!mean.empty()) recentre(theta.data(), mean, layout.outputs, true);
+  }
+  void from_u() {
+    if (!mean.empty()) recentre(theta.data(), mean, layout.outputs, false);
+  }
+
+  // One update with step size lr, then the l1 proximal step (in the metric
+  // of P when preconditioned); FISTA's own step for momentum="auto".
   template <class Rule>
   DESCEND_INLINE void update(const Rule& rule, double lr) {
-    const StepBuffers<T, double> b{theta.data(), grad.data(), state0.empty() ? nullptr : state0.data(),
+    if constexpr (std::is_same_v<Rule, Nesterov>) {
+      if (rule.adaptive) {
+        to_u();
+        fista.step(theta.data(), state0.data(), step_grad(), n_params, n_coef, lr, opt.l1, preconditioner());
+        from_u();
+        ++steps;
+        return;
+      }
+    }
+    const double* g = step_grad();
+    if (!scale.empty()) {
+      for (index_t j = 0; j < n_params; ++j) pgrad[static_cast<size_t>(j)] = scale[static_cast<size_t>(j)] * g[j];
+      g = pgrad.data();
+    }
+    const StepBuffers<T, double> b{theta.data(), g, state0.empty() ? nullptr : state0.data(),
                                    state1.empty() ? nullptr : state1.data(), n_params};
+    to_u();
     detail::apply_step(rule, b, lr, ++steps, n_threads);
-    if (opt.l1 > 0) soft_threshold(theta.data(), n_coef, lr * opt.l1);
+    if (opt.l1 > 0) {
+      if (scale.empty())
+        soft_threshold(theta.data(), n_coef, lr * opt.l1);
+      else
+        soft_threshold(theta.data(), n_coef, lr * opt.l1, scale.data());
+    }
+    from_u();
     fold_average();
   }
 
@@ -241,10 +300,16 @@ struct RunState {
     return j_value;
   }
 
-  // ||g||_2 over the learnt parameters (the smooth part's gradient).
+  // ||g||_2 over the learnt parameters (the smooth part's gradient);
+  // preconditioned, ||D^-1 g||_2 = sqrt(sum_j P_j g_j^2), the gradient in
+  // the scaled coordinates.
   double grad_norm() const {
+    const double* g = step_grad();
     double s = 0.0;
-    for (index_t j = 0; j < n_params; ++j) s += grad[static_cast<size_t>(j)] * grad[static_cast<size_t>(j)];
+    for (index_t j = 0; j < n_params; ++j) {
+      const double g2 = g[j] * g[j];
+      s += scale.empty() ? g2 : scale[static_cast<size_t>(j)] * g2;
+    }
     return std::sqrt(s);
   }
 
@@ -253,6 +318,7 @@ struct RunState {
   // grad_norm() when l1 = 0.
   double step_norm(double lr) const {
     if (!(opt.l1 > 0)) return grad_norm();
+    if (!scale.empty()) return scaled_step_norm(lr);
     double s = 0.0;
     for (index_t j = 0; j < n_params; ++j) {
       double gj = grad[static_cast<size_t>(j)];
@@ -267,6 +333,19 @@ struct RunState {
     return std::sqrt(s);
   }
 
+  // step_norm in the scaled coordinates: ||D (u - prox(u - lr P g_u)) / lr||_2
+  // (the coefficients, which l1 reads, are the same in u and theta).
+  double scaled_step_norm(double lr) const {
+    const double* g = step_grad();
+    double s = 0.0;
+    for (index_t j = 0; j < n_params; ++j) {
+      const double t = double(theta[static_cast<size_t>(j)]), p = scale[static_cast<size_t>(j)];
+      const double step = j < n_coef ? t - prox_step(t, g[j], lr, p, true, opt.l1) : lr * p * g[j];
+      s += step * step / (lr * lr * p);
+    }
+    return std::sqrt(s);
+  }
+
   // What the observer sees: the parameters the run would return now.
   Progress<T> progress(index_t iteration, double objective, double grad_norm) const {
     const T* p = result();
@@ -274,7 +353,28 @@ struct RunState {
   }
 
   // The step size of the next update.
-  double lr_now() const { return lr.at(steps); }
+  double lr_now() const { return opt.bb_learning_rate ? bb.alpha() : lr.at(steps); }
+
+  // learning_rate="bb": whether the point theta, with this objective, is
+  // accepted (accelerated.hpp); if so the next step is set from it, if not
+  // theta is moved back towards the last accepted point.
+  bool bb_accepts(double objective) {
+    if (!opt.bb_learning_rate) return true;
+    to_u();
+    const bool accepted = bb.accept(theta.data(), n_params, objective, preconditioner());
+    if (accepted)
+      bb.accepted(theta.data(), step_grad(), n_params, objective, preconditioner());
+    else
+      bb.backtrack(theta.data(), n_params, n_coef, opt.l1, preconditioner());
+    from_u();
+    return accepted;
+  }
+
+  // The tuning-free rules' state afresh (a new run or a restart).
+  void reset_accelerated() {
+    fista.reset();
+    if (opt.bb_learning_rate) bb.reset(lr.schedule().eta0, n_params);
+  }
 
   // on_divergence = Retry: where a restart goes back to is the best point
   // checked so far, the lowest objective (the latest of equal ones): theta
@@ -308,6 +408,7 @@ struct RunState {
     rng = Random(opt.seed);
     std::fill(avg.begin(), avg.end(), 0.0);
     lr = ScheduleRun(lr.schedule().divided_by(10.0));
+    reset_accelerated();
     return restart_checks;
   }
 
@@ -356,10 +457,15 @@ Status run_batch(RunState<T>& st, const Rule& rule, const Loss& loss, StoppingMo
   // part of an iteration.
   const bool norm_each = st.opt.stopping.gtol || (obs && obs->on_iteration) || st.opt.l1 > 0;
   Status s = Status::Running;
-  for (index_t it = index_t(report.loss_history.size()); s == Status::Running && it < st.opt.stopping.max_iter;
-       ++it) {
-    const double lr = st.lr_now();
+  for (index_t it = index_t(report.loss_history.size()); s == Status::Running && it < st.opt.stopping.max_iter;) {
     const double objective = st.objective_grad(loss, st.data, all);
+    st.to_u_gradient();
+    // learning_rate="bb": a rejected point is no check (accelerated.hpp).
+    if (!st.bb_accepts(objective)) {
+      timer.tick(all.count * st.n_coef);
+      continue;
+    }
+    const double lr = st.lr_now();
     s = record(st, monitor, report, obs, objective, norm_each ? st.step_norm(lr) : 0.0, lr);
     if (s == Status::Diverged) return s;
     // Batch checks the point an iteration starts from: a restart goes
@@ -368,6 +474,7 @@ Status run_batch(RunState<T>& st, const Rule& rule, const Loss& loss, StoppingMo
     if (s != Status::Running) break;
     st.update(rule, lr);
     timer.tick(all.count * st.n_coef);
+    ++it;
   }
   if (!norm_each && !report.loss_history.empty()) report.grad_norm = st.grad_norm();
   return s == Status::Running ? Status::MaxIter : s;
@@ -563,17 +670,43 @@ bool use_gram(const Dataset<T>& data, const FitOptions& o) {
   return o.precompute == Precompute::Always || gram_pays(data, o.stopping.max_iter);
 }
 
-// The options with learning_rate="auto" resolved to a constant 1/L.
-template <class T>
-FitOptions resolve_learning_rate(const Dataset<T>& data, const FitOptions& opt) {
+// Whether the fit needs X's column sums: to precondition, or for
+// learning_rate="bb"'s first step.
+inline bool needs_column_sums(const FitOptions& o) { return preconditions(o) || o.bb_learning_rate; }
+
+// The fit's Scaling (precondition.hpp) from its column sums over n rows
+// (none: the fit needs none).
+inline Scaling fit_scaling(const FitOptions& o, const ColumnSums& c, index_t n) {
+  if (!needs_column_sums(o)) return {};
+  return scaling(c, n, preconditions(o) && o.fit_intercept, preconditions(o));
+}
+
+// The options with learning_rate="auto" resolved to a constant 1/L and
+// "bb"'s first step set (bb_first_step), given the fit's scaling and
+// curvature(scaling), the data's bound h of L = c h + l2 (in the
+// preconditioned coordinates when it has P).
+template <class Curvature>
+FitOptions resolved_steps(const FitOptions& opt, const Scaling& scaling, Curvature&& curvature) {
   FitOptions o = opt;
-  if (!opt.auto_learning_rate) return o;
-  const double L = lipschitz_bound(data, opt.loss, opt.method == Method::Batch, opt.fit_intercept,
-                                   opt.l2, resolve_threads(opt.n_threads));
-  // L = 0 only when every gradient is zero (X = 0, no intercept, no l2).
-  o.learning_rate = Schedule::constant(L > 0 ? 1.0 / L : 1.0);
-  o.auto_learning_rate = false;
+  if (opt.auto_learning_rate) {
+    const double c = loss_curvature(opt.loss);
+    o.learning_rate =
+        Schedule::constant(inverse_lipschitz(lipschitz_from(c, curvature(scaling), opt.l2, scaling.columns)));
+    o.auto_learning_rate = false;
+  }
+  if (opt.bb_learning_rate)
+    o.learning_rate = Schedule::constant(bb_first_step(opt.loss, scaling, opt.fit_intercept, opt.l2));
   return o;
+}
+
+// resolved_steps over a local dataset: batch's h by Lanczos, the others'
+// the largest row norm.
+template <class T>
+FitOptions resolve_learning_rate(const Dataset<T>& data, const FitOptions& opt, const Scaling& scaling = {}) {
+  return resolved_steps(opt, scaling, [&](const Scaling& sc) {
+    return opt.method == Method::Batch ? gram_lambda_max(data, opt.fit_intercept, resolve_threads(opt.n_threads), sc)
+                                       : max_row_norm2(data, opt.fit_intercept);
+  });
 }
 
 }  // namespace detail
@@ -730,8 +863,13 @@ FitReport fit(const Dataset<T>& data, T* coef, T* intercept, const FitOptions& o
                                    observer ? observer->poll : std::function<void()>{});
     return fit(sums.sums(), coef, intercept, options, observer, state);
   }
-  const FitOptions opt = detail::resolve_learning_rate(data, options);
+  const detail::Scaling scaling =
+      detail::needs_column_sums(options)
+          ? detail::fit_scaling(options, detail::column_sums(rows_data), data.rows())
+          : detail::Scaling{};
+  const FitOptions opt = detail::resolve_learning_rate(data, options, scaling);
   detail::RunState<T> st(rows_data, opt, coef, intercept);
+  if (preconditions(opt)) st.precondition(scaling);
   return detail::solve_from(st, coef, intercept, observer, state);
 }
 
@@ -753,20 +891,26 @@ FitReport fit(const RemoteSums<T>& remote, T* coef, T* intercept, const FitOptio
     detail::invalid("the remote data needs at least one row and one feature, got shape (", remote.rows, ", ",
                     remote.features, ")");
   if (!remote.loss_grad) detail::invalid("the remote data has no loss_grad sums");
-  FitOptions opt = options;
-  if (opt.auto_learning_rate) {
-    if (!remote.curvature) detail::invalid("learning_rate='auto' needs the remote data's curvature sums");
-    const double L = detail::loss_curvature(opt.loss) *
-                         detail::lanczos_lambda_max<T>(remote.features, remote.rows, opt.fit_intercept,
-                                                       remote.curvature) +
-                     opt.l2;
-    opt.learning_rate = Schedule::constant(L > 0 ? 1.0 / L : 1.0);
-    opt.auto_learning_rate = false;
+  detail::Scaling scaling;
+  if (detail::needs_column_sums(options)) {
+    if (!remote.column_sums)
+      detail::invalid("precondition='auto' and learning_rate='bb' need the remote data's column sums; pass "
+                      "precondition=None and a learning_rate other than 'bb'");
+    detail::ColumnSums c{std::vector<double>(static_cast<size_t>(remote.features + 1)),
+                         std::vector<double>(static_cast<size_t>(remote.features + 1))};
+    remote.column_sums(c.sums.data(), c.squares.data());
+    scaling = detail::fit_scaling(options, c, remote.rows);
   }
+  const FitOptions opt = detail::resolved_steps(options, scaling, [&](const detail::Scaling& sc) {
+    if (!remote.curvature) detail::invalid("learning_rate='auto' needs the remote data's curvature sums");
+    return detail::lanczos_lambda_max<T>(remote.features, remote.rows, options.fit_intercept,
+                                         detail::scaled_sums<T>(sc, remote.curvature));
+  });
   // A Dataset of the remote data's shape: the loop reads its sizes only.
   const Dataset<T> shape{{nullptr, remote.rows, remote.features, Layout::RowMajor}, {}, {}};
   detail::RunState<T> st(shape, opt, coef, intercept);
   st.remote = &remote;
+  if (preconditions(opt)) st.precondition(scaling);
   return detail::solve_from(st, coef, intercept, observer, state);
 }
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "gradient.hpp"
+#include "precondition.hpp"
 #include "random.hpp"
 
 namespace descend {
@@ -116,14 +117,37 @@ double lanczos_lambda_max(index_t d, index_t rows, bool with_intercept, Sums&& s
   return lambda;
 }
 
+/// sums(v, hv) of lanczos_lambda_max for the Hessian in the preconditioned
+/// coordinates z (precondition.hpp), D^-1 A^T H A D^-1, given those of H:
+/// v -> u = P^(1/2) v -> theta = A u (b = c - mu^T coef) -> H theta -> A^T
+/// -> P^(1/2). `sums` itself when the scaling has no P.
+template <class T, class Sums>
+auto scaled_sums(const Scaling& scaling, Sums sums) {
+  std::vector<double> root(scaling.columns.size());
+  for (size_t j = 0; j < root.size(); ++j) root[j] = std::sqrt(scaling.columns[j]);
+  return [root, mean = scaling.mean, sums, v_scaled = std::vector<T>(root.size())](const T* v, double* hv) mutable {
+    if (root.empty()) return sums(v, hv);
+    const index_t n = index_t(root.size());
+    for (size_t j = 0; j < root.size(); ++j) v_scaled[j] = static_cast<T>(double(v[j]) * root[j]);
+    if (!mean.empty()) recentre(v_scaled.data(), mean, 1, false);
+    sums(v_scaled.data(), hv);
+    if (!mean.empty())
+      for (size_t j = 0; j < mean.size(); ++j) hv[j] -= mean[j] * hv[n - 1];
+    for (size_t j = 0; j < root.size(); ++j) hv[j] *= root[j];
+  };
+}
+
 /// The same over a local dataset: H v is the fused kernel's gradient of
-/// sum_i w_i (z_i . v)^2 / 2.
+/// sum_i w_i (z_i . v)^2 / 2; with P per column (precondition.hpp), of
+/// P^(1/2) H P^(1/2).
 template <class T>
-double gram_lambda_max(const Dataset<T>& data, bool with_intercept, int n_threads) {
+double gram_lambda_max(const Dataset<T>& data, bool with_intercept, int n_threads,
+                       const Scaling& scaling = {}) {
   GradientWorkspace ws;
-  return lanczos_lambda_max<T>(data.features(), data.rows(), with_intercept, [&](const T* v, double* hv) {
-    sum_loss_grad(data, RowRange{0, data.rows()}, v, CurvatureLoss{}, hv, n_threads, ws);
-  });
+  return lanczos_lambda_max<T>(data.features(), data.rows(), with_intercept,
+                               scaled_sums<T>(scaling, [&](const T* v, double* hv) {
+                                 sum_loss_grad(data, RowRange{0, data.rows()}, v, CurvatureLoss{}, hv, n_threads, ws);
+                               }));
 }
 
 /// max_i w_i ||z_i||^2 over the rows (z_i = x_i, plus a 1 with the intercept).
@@ -164,13 +188,22 @@ double max_row_norm2(const Dataset<T>& data, bool with_intercept) {
 
 /// The curvature bound c of the loss (loss'' <= c), or an error naming
 /// the loss when its gradient is not Lipschitz (hinge).
-inline double loss_curvature(const LossSpec& loss) {
+inline double loss_curvature(const LossSpec& loss, const char* learning_rate = "auto") {
   const double c = visit_loss(loss, [](const auto& l) { return l.curvature; });
   if (c == 0.0)
-    detail::invalid("learning_rate='auto' needs a loss with a Lipschitz gradient; loss='",
+    detail::invalid("learning_rate='", learning_rate, "' needs a loss with a Lipschitz gradient; loss='",
                     loss_name(loss.kind), "' has none: pass a number or a schedule");
   return c;
 }
+
+/// L = c h + l2 (max P with P per column; h: the data's curvature bound).
+inline double lipschitz_from(double c, double h, double l2, const std::vector<double>& columns) {
+  return c * h + l2 * (columns.empty() ? 1.0 : max_coef_preconditioner(columns));
+}
+
+/// The step 1/L, or 1 when L = 0 (every gradient is zero: X = 0, no
+/// intercept, no l2) or 1/L overflows.
+inline double inverse_lipschitz(double L) { return L > 0 && std::isfinite(1.0 / L) ? 1.0 / L : 1.0; }
 
 /// The Lipschitz bound L of the objective's gradient for the rows one
 /// update sees (all rows for batch, any one row otherwise); 1/L is the
@@ -179,9 +212,20 @@ template <class T>
 double lipschitz_bound(const Dataset<T>& data, const LossSpec& loss, bool batch, bool with_intercept,
                        double l2, int n_threads) {
   const double c = loss_curvature(loss);
-  const double h = batch ? gram_lambda_max(data, with_intercept, n_threads)
-                         : max_row_norm2(data, with_intercept);
-  return c * h + l2;
+  const double h = batch ? gram_lambda_max(data, with_intercept, n_threads) : max_row_norm2(data, with_intercept);
+  return lipschitz_from(c, h, l2, {});
+}
+
+/// learning_rate="bb"'s first step, 1 / (c trace(H_z) + l2 max P) <= 1/L
+/// (the trace bounds the largest eigenvalue), H_z the Hessian's data term
+/// in the solver's coordinates (precondition.hpp; H itself without P).
+inline double bb_first_step(const LossSpec& loss, const Scaling& scaling, bool with_intercept, double l2) {
+  const double c = loss_curvature(loss, "bb");
+  const auto& diag = scaling.diagonal;
+  double trace = 0.0;
+  for (size_t j = 0; j + (with_intercept ? 0 : 1) < diag.size(); ++j)
+    trace += diag[j] * (scaling.columns.empty() ? 1.0 : scaling.columns[j]);
+  return inverse_lipschitz(lipschitz_from(c, trace, l2, scaling.columns));
 }
 
 }  // namespace detail
