@@ -92,8 +92,11 @@ def test_the_estimators_take_the_cores_defaults_and_know_every_hyper_parameter()
     pytest.importorskip("sklearn")
     for est in (descend.GDRegressor, descend.GDClassifier):
         sig = _defaults(est)
-        for name in ("batch_size", "max_iter", "tol", "n_iter_no_change", "gtol", "l2", "l1", "shuffle"):
+        for name in ("batch_size", "n_iter_no_change", "l1", "shuffle"):
             assert sig[name] == FIT[name], (est.__name__, name)
+        # The estimators' own defaults, those that converge out of the box (README).
+        assert (sig["max_iter"], sig["tol"], sig["gtol"], sig["learning_rate"]) == ("auto", "auto", "auto", None)
+        assert sig["l2"] == descend.estimators.DEFAULT_L2
         assert set(HYPER_PARAMS) <= set(sig), est.__name__
     assert set(HYPER_PARAMS) == {k for d in RULES.values() for k in d} - {"lr"}
 

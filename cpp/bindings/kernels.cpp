@@ -62,6 +62,22 @@ py::tuple block_sums(const py::object& X, const py::object& y, const py::object&
   });
 }
 
+// One block's column sums of Z = [X, 1] (precondition.hpp's ColumnSums):
+// (sum_i w_i z_ij, sum_i w_i z_ij^2), d + 1 float64 each.
+py::tuple block_column_sums(const py::object& X, const py::object& sample_weight) {
+  return dispatch_dtype(X, [&](auto zero) {
+    using T = decltype(zero);
+    const Dataset<T> data = dataset_view<T>(X, py::none(), sample_weight);
+    detail::ColumnSums c;
+    {
+      py::gil_scoped_release release;
+      c = detail::column_sums(data);
+    }
+    return py::make_tuple(py::array_t<double>(py::ssize_t(c.sums.size()), c.sums.data()),
+                          py::array_t<double>(py::ssize_t(c.squares.size()), c.squares.data()));
+  });
+}
+
 bool all_finite(const py::array& a) {
   if (!(a.flags() & (py::array::c_style | py::array::f_style)))
     throw py::value_error("all_finite needs a contiguous array");
@@ -114,6 +130,8 @@ void register_kernels(py::module_& m) {
   m.def("block_sums", &block_sums, py::arg("X"), py::arg("y"), py::arg("sample_weight"), py::arg("theta"),
         py::kw_only(), py::arg("loss"), py::arg("delta"), py::arg("n_classes"), py::arg("curvature"),
         "(sum of w_i loss_i, gradient sums) of one block at theta (with curvature: H theta's sums).");
+  m.def("block_column_sums", &block_column_sums, py::arg("X"), py::arg("sample_weight"),
+        "(sum_i w_i z_ij, sum_i w_i z_ij^2) over the columns of [X, 1] of one block.");
   m.def("all_finite", &all_finite, py::arg("a"), "True when no entry is NaN or infinite.");
 }
 

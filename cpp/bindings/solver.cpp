@@ -118,8 +118,8 @@ py::dict fit(const py::object& X, const py::object& y, const py::array& coef, co
 // curvature(v) -> sums, float64 arrays; called with the GIL re-acquired,
 // once per iteration (or Lanczos step), like the observer.
 py::dict fit_remote(index_t rows, index_t features, const py::array& coef, const py::array& intercept,
-                    const py::object& loss_grad, const py::object& curvature, const py::object& callback,
-                    const py::kwargs& kwargs) {
+                    const py::object& loss_grad, const py::object& curvature, const py::object& column_sums,
+                    const py::object& callback, const py::kwargs& kwargs) {
   return dispatch_dtype(coef, [&](auto zero) {
     using T = decltype(zero);
     const FitOptions options = fit_options_from(kwargs);
@@ -148,6 +148,14 @@ py::dict fit_remote(index_t rows, index_t features, const py::array& coef, const
       remote.curvature = [&](const T* v, double* sums) {
         py::gil_scoped_acquire gil;
         take(curvature(copy_array(v, features + 1)), sums, features + 1);
+      };
+    }
+    if (!column_sums.is_none()) {
+      remote.column_sums = [&](double* sums, double* squares) {
+        py::gil_scoped_acquire gil;
+        const py::tuple r = column_sums().template cast<py::tuple>();
+        take(r[0], sums, features + 1);
+        take(r[1], squares, features + 1);
       };
     }
     const Observer<T> observer = make_observer<T>(callback);
@@ -246,7 +254,8 @@ void register_solver(py::module_& m) {
         "them); coef (flat, d*k) and intercept (k) are updated in place; a descend.FitState `state` is "
         "continued from and updated. Returns the report as a dict.");
   m.def("fit_remote", &fit_remote, py::arg("rows"), py::arg("features"), py::arg("coef"), py::arg("intercept"),
-        py::kw_only(), py::arg("loss_grad"), py::arg("curvature") = py::none(), py::arg("callback") = py::none(),
+        py::kw_only(), py::arg("loss_grad"), py::arg("curvature") = py::none(), py::arg("column_sums") = py::none(),
+        py::arg("callback") = py::none(),
         "descend::fit over remote sums (method='batch'): loss_grad(theta) -> (sum, grad_sums), "
         "curvature(v) -> sums; options as fit's. Returns the report as a dict.");
   py::class_<PyEpochRunner>(m, "EpochRunner", py::module_local())

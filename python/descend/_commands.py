@@ -69,6 +69,18 @@ def _number_or_auto(text: str) -> Any:
     return "auto" if text.strip().lower() == "auto" else _number(text)
 
 
+def _rate(text: str) -> Any:
+    value = text.strip().lower()
+    return value if value in ("auto", "bb") else _number(text)
+
+
+def _auto_or_none(text: str) -> Optional[str]:
+    value = text.strip().lower()
+    if value in ("auto", "none"):
+        return None if value == "none" else value
+    raise argparse.ArgumentTypeError(f"expected auto or none, got {text!r}")
+
+
 def _number_or_none(text: str) -> Optional[float]:
     return None if text.strip().lower() == "none" else _number(text)
 
@@ -117,8 +129,9 @@ def _fit_flags() -> List[Flag]:
               choices=METHODS, default=d["method"]),
         _flag("optimizer", f"the update rule (default {d['optimizer']})", choices=OPTIMIZERS,
               default=d["optimizer"]),
-        _flag("learning_rate", f"a step size > 0, or auto: 1/L from the data (default {d['learning_rate']})",
-              type=_number_or_auto, default=d["learning_rate"], metavar="RATE|auto"),
+        _flag("learning_rate", "a step size > 0, auto: 1/L from the data, or bb: Barzilai-Borwein steps "
+              f"(batch, gd) (default {d['learning_rate']})", type=_rate, default=d["learning_rate"],
+              metavar="RATE|auto|bb"),
         _flag("batch_size", f"rows per update for --method minibatch (default {d['batch_size']})", type=_integer,
               default=d["batch_size"]),
         _flag("max_iter", f"most iterations (batch) or epochs (default {d['max_iter']})", type=_count,
@@ -145,8 +158,12 @@ def _fit_flags() -> List[Flag]:
               type=_true_false_auto, default=d["precompute"], metavar="auto|true|false"),
         _flag("average", f"sgd/minibatch: average the iterates from update N on (default {d['average']})",
               type=_true_false_count, default=d["average"], metavar="true|false|N"),
+        _flag("precondition", "batch, gd/momentum/nesterov: auto steps in centred, unit-variance coordinates "
+              f"(default {d['precondition']})", type=_auto_or_none, default=d["precondition"], metavar="auto|none"),
     ]
-    flags += [_flag(name, f"the update rule's {name} (default: the rule's own)", type=_number, default=None)
+    # momentum may be auto: FISTA's momentum with adaptive restart (nesterov, batch).
+    flags += [_flag(name, f"the update rule's {name} (default: the rule's own)",
+                    type=_number_or_auto if name == "momentum" else _number, default=None)
               for name in HYPER_PARAMS]
     return flags
 
@@ -180,10 +197,11 @@ def check_options(options: Dict[str, Any], loss: str) -> None:
     from ._fit import _solver_options
 
     hyper = {k: v for k, v in options.items() if k in HYPER_PARAMS}
-    plain = {k: v for k, v in options.items() if k not in HYPER_PARAMS and k not in ("precompute", "average")}
+    own = ("precompute", "average", "precondition")  # descend.fit's, not _solver_options'
+    plain = {k: v for k, v in options.items() if k not in HYPER_PARAMS and k not in own}
     core = _solver_options(optimizer_params=hyper, n_classes=2 if loss == "softmax" else 1,
                            check_finite=False, **plain)
-    _core.validate_options(**core)
+    _core.validate_options(**core, **{k: options[k] for k in own if k in options})
 
 
 # ------------------------------------------------------------------ parsers

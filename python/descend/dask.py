@@ -111,6 +111,10 @@ class _Blocks:
                                       n_classes=o["n_classes"], curvature=curvature))
                 for i, Xb, yb, wb in zip(self.indices, self.X, self.y, self.w)]
 
+    def column_sums(self):
+        """[(block index, sum_i w_i z_i, sum_i w_i z_i^2)] over the columns of [X, 1]."""
+        return [(i, *_core.block_column_sums(Xb, wb)) for i, Xb, wb in zip(self.indices, self.X, self.w)]
+
     def lipschitz(self, options):
         """The largest 'auto' bound L of the blocks (sgd/minibatch: any one row's)."""
         return max(_core.lipschitz_bound(Xb, yb, wb, **options) for Xb, yb, wb in zip(self.X, self.y, self.w))
@@ -231,7 +235,7 @@ def fit(X, y, *, sample_weight=None, client=None, loss: str = FIT["loss"], metho
         n_threads: Optional[int] = None, callback=None, verbose: bool = False, progress: bool = False,
         delta: float = FIT["delta"],
         precompute: Any = FIT["precompute"], check_finite: bool = FIT["check_finite"],
-        **optimizer_params) -> FitResult:
+        precondition: Optional[str] = FIT["precondition"], **optimizer_params) -> FitResult:
     """:func:`descend.fit` over Dask arrays, on the Dask cluster of ``client``
     (default: the current ``distributed`` client). See the module's doc for
     how batch and sgd/minibatch run; the arguments and result are fit's
@@ -255,6 +259,7 @@ def fit(X, y, *, sample_weight=None, client=None, loss: str = FIT["loss"], metho
                               max_iter=max_iter, tol=tol, n_iter_no_change=n_iter_no_change, gtol=gtol,
                               on_divergence=on_divergence, l2=l2, l1=l1, fit_intercept=fit_intercept, shuffle=shuffle,
                               seed=seed, n_threads=n_threads, check_finite=False)
+    options["precondition"] = precondition
     # Every check the core makes on the options, before any work on the
     # cluster (softmax's class count is not known yet: any valid one will do).
     checked = dict(options, n_classes=2 if loss == "softmax" else 1)
@@ -325,8 +330,11 @@ def _batch(cluster: _Cluster, n: int, d: int, coef, intercept, options: dict, pr
     def curvature(v):
         return add(cluster.call("sums", v, True), v.size)[1]
 
+    def column_sums():
+        return add(cluster.call("column_sums"), d + 1)
+
     return _core.fit_remote(n, d, coef.reshape(-1), intercept, loss_grad=loss_grad, curvature=curvature,
-                            callback=progress, **options)
+                            column_sums=column_sums, callback=progress, **options)
 
 
 def _mixing(cluster: _Cluster, coef, intercept, options: dict, progress) -> dict:

@@ -432,13 +432,14 @@ BB_MEMORY, BB_GAMMA, BB_MAX_BACKTRACKS = 10, 1e-4, 60
 
 
 class BarzilaiBorwein:
-    """learning_rate="bb": alpha = s^T P^-1 s / s^T (g - g_prev) (kept when
-    s^T (g - g_prev) <= 0), a point accepted when J <= max(last 10 accepted
+    """learning_rate="bb": alpha = max(s^T P^-1 s / s^T (g - g_prev), alpha0)
+    (alpha0 when s^T (g - g_prev) <= 0), a point accepted when J <= max(last 10 accepted
     J) - (1e-4 / (2 alpha)) s^T P^-1 s, else replaced by the step from the
     last accepted point with alpha / 2 (60 rejections in a row: accepted)."""
 
     def __init__(self, alpha0):
-        self.alpha, self.prev, self.g_prev, self.recent, self.backtracks = alpha0, None, None, [], 0
+        self.alpha0 = self.alpha = alpha0
+        self.prev, self.g_prev, self.recent, self.backtracks = None, None, [], 0
 
     def accept(self, u, J, p):
         if self.prev is None or self.backtracks >= BB_MAX_BACKTRACKS:
@@ -455,8 +456,7 @@ class BarzilaiBorwein:
         if self.prev is not None:
             s = u - self.prev
             ss, sy = np.sum(s * s / p), np.sum(s * (g - self.g_prev))
-            if sy > 0 and np.isfinite(ss / sy):
-                self.alpha = ss / sy
+            self.alpha = max(ss / sy, self.alpha0) if sy > 0 and np.isfinite(ss / sy) else self.alpha0
         self.prev, self.g_prev, self.backtracks = u.copy(), g.copy(), 0
         self.recent = (self.recent + [J])[-BB_MEMORY:]
 

@@ -15,9 +15,10 @@
 // sqrt(kappa) rate of the accelerated methods without knowing kappa.
 //
 // BarzilaiBorwein: learning_rate="bb" with optimizer="gd". The step
-//   alpha = s^T P^-1 s / s^T (g - g_prev),  s = theta - theta_prev
-// (the first Barzilai-Borwein step in the preconditioned metric; kept when
-// s^T (g - g_prev) <= 0), safeguarded by the nonmonotone acceptance of
+//   alpha = max(s^T P^-1 s / s^T (g - g_prev), alpha_0),  s = theta - theta_prev
+// (the first Barzilai-Borwein step in the preconditioned metric; alpha_0
+// when s^T (g - g_prev) <= 0: near the optimum the differences are
+// rounding, and a step kept that small would stall the run), safeguarded by the nonmonotone acceptance of
 // SpaRSA (Wright, Nowak & Figueiredo 2009): a point reached with step
 // alpha is accepted when
 //   J <= max(the last bb_memory accepted objectives) - (bb_gamma / (2 alpha)) s^T P^-1 s
@@ -93,7 +94,7 @@ class BarzilaiBorwein {
  public:
   /// A fresh start with first step alpha0 over n parameters.
   void reset(double alpha0, index_t n) {
-    alpha_ = alpha0;
+    alpha_ = alpha0_ = alpha0;
     theta_prev_.clear();
     g_prev_.assign(static_cast<size_t>(n), 0.0);
     recent_.clear();
@@ -130,7 +131,7 @@ class BarzilaiBorwein {
         ss += s * s / (p ? p[j] : 1.0);
         sy += s * (g[j] - g_prev_[static_cast<size_t>(j)]);
       }
-      if (sy > 0 && std::isfinite(ss / sy)) alpha_ = ss / sy;
+      alpha_ = sy > 0 && std::isfinite(ss / sy) ? std::max(ss / sy, alpha0_) : alpha0_;
     }
     theta_prev_.assign(theta, theta + n);
     std::copy(g, g + n, g_prev_.begin());
@@ -153,7 +154,7 @@ class BarzilaiBorwein {
     return ss;
   }
 
-  double alpha_ = 0.0;
+  double alpha_ = 0.0, alpha0_ = 0.0;
   std::vector<double> theta_prev_, g_prev_;
   std::deque<double> recent_;
   int backtracks_ = 0;
