@@ -428,12 +428,12 @@ class Fista:
         return x_new + beta * (x_new - x)
 
 
-BB_MEMORY, BB_GAMMA, BB_MAX_BACKTRACKS = 10, 1e-4, 60
+BB_MEMORY, BB_GAMMA, BB_MAX_BACKTRACKS = 30, 1e-4, 60
 
 
 class BarzilaiBorwein:
     """learning_rate="bb": alpha = max(s^T P^-1 s / s^T (g - g_prev), alpha0)
-    (alpha0 when s^T (g - g_prev) <= 0), a point accepted when J <= max(last 10 accepted
+    (alpha0 when s^T (g - g_prev) <= 0), a point accepted when J <= max(last 30 accepted
     J) - (1e-4 / (2 alpha)) s^T P^-1 s, else replaced by the step from the
     last accepted point with alpha / 2 (60 rejections in a row: accepted)."""
 

@@ -83,7 +83,7 @@ class FistaMomentum {
 
 /// Objectives the nonmonotone acceptance looks back over, and its
 /// sufficient-decrease factor.
-constexpr int bb_memory = 10;
+constexpr int bb_memory = 30;
 constexpr double bb_gamma = 1e-4;
 /// Rejections in a row after which a point is taken anyway (its check then
 /// sees whatever it is: a divergence, usually).
