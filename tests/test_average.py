@@ -108,7 +108,7 @@ def test_average_is_bitwise_the_same_for_any_thread_count(threads, restore_threa
 
 def test_estimators_pass_average():
     X, y = _problem(200, 4, seed=seed_of("estimator"))
-    kw = dict(method="sgd", learning_rate=0.01, max_iter=3, tol=None, random_state=3, fit_intercept=False)
+    kw = dict(method="sgd", learning_rate=0.01, max_iter=3, tol=None, random_state=3, fit_intercept=False, l2=0.0)
     model = descend.GDRegressor(average=True, **kw).fit(X, y)
     direct = descend.fit(X, y, method="sgd", average=True, learning_rate=0.01, max_iter=3, tol=None, seed=3)
     np.testing.assert_array_equal(model.coef_, direct.coef)

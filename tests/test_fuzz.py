@@ -442,8 +442,8 @@ SCHEDULES = (
     schedules.Cosine(0.1, t_max=3),
     schedules.ReduceOnPlateau(0.5, patience=1),
 )
-LEARNING_RATES = Choice((0.01, 0.1, 1.0, 1e-4, "auto", np.float32(0.05), np.int64(1)) + SCHEDULES,
-                        (0.0, -0.1, NAN, INF, -INF, 1e300, 1e-300, 10.0, "AUTO", "junk", None, True, [0.1]))
+LEARNING_RATES = Choice((0.01, 0.1, 1.0, 1e-4, "auto", "bb", np.float32(0.05), np.int64(1)) + SCHEDULES,
+                        (0.0, -0.1, NAN, INF, -INF, 1e300, 1e-300, 10.0, "AUTO", "BB", "junk", None, True, [0.1]))
 MAX_ITERS = Choice((1, 2, 3, 5, 0, np.int64(2)), (-1, 2**63, 2**64, 2.0, "3", None, True))
 BATCH_SIZES = Choice((1, 2, 7, 32, 2**60, 2**63 - 1), (0, -1, 2**63, 3.0, None))
 N_THREADS = Choice((None, 1, 1, 2), (2**31 - 1, 2**31, 0, -1, 1.0, "2"))
@@ -454,21 +454,22 @@ N_NO_CHANGE = Choice((1, 2, 5), (0, -1, 2**63, 1.5))
 ON_DIVERGENCE = Choice(("raise", "retry"), ("junk", None, "RAISE"))
 AVERAGES = Choice((False, True, 1, 3), (0, -1, 2**63, 1.5, "yes", None))
 PRECOMPUTES = Choice(("auto", True, False), ("junk", 1, None))
+PRECONDITIONS = Choice(("auto", None), ("junk", True, "AUTO", 1))
 SEEDS = Choice((0, 1, 12345, 2**64 - 1), (-1, 2**64, 1.5, "0"))
 BOOLS = Choice((False, True))
 # The update rules' hyper-parameters: values valid for each, and bad ones.
 HYPER_VALUES = {
-    "momentum": (0.0, 0.5, 0.9), "rho": (0.5, 0.9, 0.99), "beta_1": (0.0, 0.5, 0.9), "beta_2": (0.5, 0.999),
+    "momentum": (0.0, 0.5, 0.9, "auto"), "rho": (0.5, 0.9, 0.99), "beta_1": (0.0, 0.5, 0.9), "beta_2": (0.5, 0.999),
     "epsilon": (1e-8, 1e-3, 1.0), "weight_decay": (0.0, 0.01, 0.1),
 }
-BAD_HYPER = (1.0, -0.5, NAN, INF, 1e300, "x", None, 2.0)
+BAD_HYPER = (1.0, -0.5, NAN, INF, 1e300, "x", None, 2.0, "AUTO")
 HYPER_NAMES = tuple(HYPER_VALUES)
 
 FIT_CHOICES = dict(
     method=METHOD_NAMES, optimizer=OPTIMIZER_NAMES, learning_rate=LEARNING_RATES, batch_size=BATCH_SIZES,
     tol=TOLS, n_iter_no_change=N_NO_CHANGE, gtol=TOLS, on_divergence=ON_DIVERGENCE, l2=PENALTIES, l1=PENALTIES,
     fit_intercept=BOOLS, shuffle=BOOLS, seed=SEEDS, n_threads=N_THREADS, delta=DELTAS, check_finite=BOOLS,
-    precompute=PRECOMPUTES, average=AVERAGES,
+    precompute=PRECOMPUTES, average=AVERAGES, precondition=PRECONDITIONS,
 )
 
 
@@ -504,14 +505,23 @@ def fit_options(draw, wild: bool, *, dask: bool = False) -> dict:
 def make_valid(options: dict, loss: Any, default_rate: Any = 0.01) -> dict:
     """A tame case's options without the combinations descend refuses (each
     one valid alone): average for batch, gtol for sgd/minibatch, precompute
-    other than for squared batch, "auto" rates for hinge or adaptive rules."""
+    other than for squared batch, "auto" rates for hinge or adaptive rules,
+    "bb" but for batch gd with a smooth loss, momentum="auto" but for batch
+    nesterov."""
     method = options.get("method", "batch")
+    optimizer = options.get("optimizer", "gd")
     options.pop("average" if method == "batch" else "gtol", None)
     if options.get("precompute") is True and not (loss == "squared" and method == "batch"):
         options["precompute"] = "auto"
-    if options.get("learning_rate", default_rate) == "auto" and (
-            loss == "hinge" or options.get("optimizer", "gd") not in ("gd", "momentum", "nesterov")):
+    rate = options.get("learning_rate", default_rate)
+    if rate is None:  # the estimators' default: "bb" for batch gd, else "auto"
+        rate = "bb" if method == "batch" and optimizer == "gd" else "auto"
+    if rate in ("auto", "bb") and (loss == "hinge" or optimizer not in ("gd", "momentum", "nesterov")):
         options["learning_rate"] = 0.1
+    elif rate == "bb" and (method != "batch" or optimizer != "gd"):
+        options["learning_rate"] = "auto"
+    if options.get("momentum") == "auto" and (method != "batch" or optimizer != "nesterov"):
+        options["momentum"] = 0.9
     return options
 
 
@@ -981,14 +991,18 @@ def test_minimize(case):
 # GDRegressor and GDClassifier
 
 
+# The estimators' tol and gtol also take "auto" (their defaults).
+ESTIMATOR_TOLS = Choice((None, 1e-6, 0.0, 1e-2, "auto"), (-1.0, NAN, INF, "x", "AUTO"))
 LABEL_SETS = ((0, 1), (-1, 1), (0, 1, 2), ("a", "b"), ("ham", "spam", "eggs"), (0.5, 1.5), (True, False))
 ESTIMATOR_CHOICES = dict(
     method=METHOD_NAMES, optimizer=OPTIMIZER_NAMES, learning_rate=LEARNING_RATES, batch_size=BATCH_SIZES,
-    max_iter=MAX_ITERS, tol=TOLS, gtol=TOLS, n_iter_no_change=N_NO_CHANGE, on_divergence=ON_DIVERGENCE,
+    max_iter=MAX_ITERS, tol=ESTIMATOR_TOLS, gtol=ESTIMATOR_TOLS, n_iter_no_change=N_NO_CHANGE,
+    on_divergence=ON_DIVERGENCE,
     l2=PENALTIES, l1=PENALTIES, fit_intercept=BOOLS, shuffle=BOOLS,
     random_state=Choice((0, 1), (None, np.random.RandomState(0), -1, "x")), n_threads=N_THREADS,
     warm_start=BOOLS, early_stopping=Choice((False, False, False, True)),
     validation_fraction=Choice((0.1, 0.3), (0.0, 1.0, NAN, -0.1)), average=AVERAGES,
+    precondition=PRECONDITIONS,
 )
 
 
@@ -1020,7 +1034,7 @@ def estimator_cases(draw) -> dict:
     else:
         params["class_weight"] = draw(Choice((None, "balanced"), ("junk", {labels[0]: 2.0}, {labels[0]: -1.0}))(wild))
     if not wild:
-        make_valid(params, params["loss"], default_rate="auto")
+        make_valid(params, params["loss"], default_rate=None)
     actions = draw(Choice((("fit",), ("partial_fit",), ("fit", "fit")),
                           (("partial_fit", "partial_fit"), ("fit", "partial_fit")))(wild, odds=4))
     return dict(wild=wild, kind=kind, X=X, n=n, y=y, sample_weight=draw(sample_weights(n, wild)), params=params,

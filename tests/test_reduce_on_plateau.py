@@ -179,7 +179,7 @@ def test_estimators_take_it():
     from sklearn.exceptions import ConvergenceWarning
 
     X, y = _regression(seed_of("estimator"))
-    est = descend.GDRegressor(method="sgd", learning_rate=PLATEAU, max_iter=20, tol=None, random_state=0)
+    est = descend.GDRegressor(method="sgd", learning_rate=PLATEAU, max_iter=20, tol=None, random_state=0, l2=0.0)
     with warnings.catch_warnings():  # tol=None: max_iter is the plan, nothing warns
         warnings.simplefilter("error", ConvergenceWarning)
         est = clone(est).fit(X, y)

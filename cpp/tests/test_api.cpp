@@ -384,6 +384,58 @@ void ill_conditioned_quadratic_with_nesterov() {
   CHECK(gd.second == nit && norm(gradient(gd.first)) > gtol);
 }
 
+// learning_rate="bb", momentum="auto" and precondition on noise-free
+// least squares with raw columns (scales 1e-2 ... 1e2, offsets up to 50):
+// both reach y's own coefficients; BB's first step is 1/(2 (d + 1)) by
+// hand (every preconditioned column has unit mean square, the squared
+// loss's curvature is 2); FISTA's first step is plain gd's (t = 1).
+void tuning_free_rules_by_hand() {
+  const size_t n = 40, d = 3;
+  const double scale[d] = {1e-2, 1.0, 1e2}, offset[d] = {5.0, -3.0, 50.0}, coef[d] = {30.0, -2.0, 0.01};
+  std::vector<double> X(n * d), y(n);
+  for (size_t i = 0; i < n; ++i) {
+    y[i] = 0.5;
+    for (size_t j = 0; j < d; ++j) {
+      const double z = std::sin(double(i * (j + 2) + j)) + 0.3 * std::cos(double(i * i % 7) * double(j + 1));
+      X[i * d + j] = scale[j] * z + offset[j];
+      y[i] += coef[j] * X[i * d + j];
+    }
+  }
+  const descend::Dataset<double> data{{X.data(), descend::index_t(n), descend::index_t(d), Layout::RowMajor}, {y.data(), descend::index_t(n)}, {}};
+  descend::FitOptions opt;
+  opt.fit_intercept = true;
+  opt.precondition = true;
+  opt.precompute = descend::Precompute::Never;
+  opt.stopping.tol.reset();
+  opt.stopping.gtol = 1e-10;
+  opt.stopping.max_iter = 5000;
+  descend::FitOptions bb = opt;
+  bb.bb_learning_rate = true;
+  descend::FitOptions fista = opt;
+  fista.optimizer = descend::with_auto_momentum(descend::Nesterov{});
+  fista.auto_learning_rate = true;
+  for (const auto& o : {bb, fista}) {
+    const auto r = descend::fit(data, o);
+    CHECK(r.report.status == descend::Status::Gtol);
+    for (size_t j = 0; j < d; ++j) CHECK(near(r.coef[j], coef[j], 1e-7));
+    CHECK(near(r.intercept[0], 0.5, 1e-6));
+  }
+  bb.stopping.max_iter = 1;
+  CHECK(near(descend::fit(data, bb).report.learning_rate, 1.0 / (2.0 * (d + 1)), 1e-15));
+  fista.stopping.max_iter = 1;
+  descend::FitOptions gd = fista;
+  gd.optimizer = descend::GD{};
+  const auto a = descend::fit(data, fista), b = descend::fit(data, gd);
+  for (size_t j = 0; j < d; ++j) CHECK(near(a.coef[j], b.coef[j], 1e-13));  // (the same step, rounded in another order)
+  bool refused = false;
+  try {
+    descend::Optimizer<double>(fista.optimizer, 3);
+  } catch (const std::invalid_argument&) {
+    refused = true;
+  }
+  CHECK(refused);  // momentum="auto" needs fit's batch loop
+}
+
 }  // namespace
 
 int main() {
@@ -400,5 +452,6 @@ int main() {
   an_exception_from_poll_ends_a_shuffled_epoch();
   rosenbrock_with_adam();
   ill_conditioned_quadratic_with_nesterov();
+  tuning_free_rules_by_hand();
   return descend_test::finish();
 }

@@ -98,7 +98,11 @@ def as_float_params(params: dict) -> dict:
 
 
 def _is_auto_momentum(name: str, value: object) -> bool:
-    return name == "momentum" and isinstance(value, str) and value == "auto"
+    if name != "momentum" or not isinstance(value, str):
+        return False
+    if value != "auto":  # a word, but not the one momentum takes: a bad value, not a bad type
+        raise ValueError(f"momentum must be a number in [0, 1) or 'auto', got {value!r}")
+    return True
 
 
 def as_optional_float(value: object, name: str) -> float | None:

@@ -241,7 +241,9 @@ def fit(X, y, *, sample_weight=None, client=None, loss: str = FIT["loss"], metho
     how batch and sgd/minibatch run; the arguments and result are fit's
     (``progress``: fit's progress bar on stderr, over the client's iterations/epochs).
     ``precompute`` ("auto" or False) always streams here: the Gram path
-    is descend.fit's only (True is a ValueError)."""
+    is descend.fit's only (True is a ValueError). ``precondition="auto"``
+    and ``learning_rate="bb"`` (batch) take the column sums of [X, 1] from
+    the blocks, in one more round trip, added in block order."""
     if precompute is not False and not (isinstance(precompute, str) and precompute == "auto"):
         raise ValueError(f"precompute must be 'auto' or False in descend.dask.fit (the blocks' sums stream; "
                          f"the Gram path is descend.fit's), got {precompute!r}")

@@ -21,6 +21,7 @@
 #include "config.hpp"
 #include "dataset.hpp"
 #include "partition.hpp"
+#include "precondition.hpp"
 #include "rows.hpp"
 #include "remote.hpp"
 #include "simd.hpp"
@@ -34,6 +35,26 @@ namespace descend::detail {
 // more than max_iter streaming iterations; past 4,096 columns S (128 MiB)
 // is more memory than this library takes unasked.
 constexpr index_t gram_max_features = 4096;
+
+// S holds raw sums: a column far from zero next to its spread (mean^2 /
+// variance = r) leaves S about 16 - log10(r) digits of the centred
+// problem, and the gradient 2 S u as few. precompute="auto" with
+// preconditioning (which reads the gradient in centred, unit-variance
+// coordinates) keeps to data that leave at least 10: r <= 1e6.
+constexpr double gram_max_offset_ratio = 1e6;
+
+/// Whether S of columns with these sums keeps gram_max_offset_ratio's
+/// precision (a constant column, tied to the intercept, is not counted).
+inline bool gram_keeps_precision(const ColumnSums& c) {
+  const size_t d = c.sums.size() - 1;
+  const double weight = c.sums[d];
+  for (size_t j = 0; j < d; ++j) {
+    const double offset = c.sums[j] * c.sums[j] / weight;
+    const double centred = c.squares[j] - offset;
+    if (centred > 1e-12 * c.squares[j] && offset > gram_max_offset_ratio * centred) return false;
+  }
+  return true;
+}
 
 /// Whether precompute="auto" takes the Gram path for this data and budget.
 template <class T>

@@ -851,7 +851,12 @@ FitReport fit(const Dataset<T>& data, T* coef, T* intercept, const FitOptions& o
   detail::validate_targets(data.y, options.loss);
   // sgd, minibatch and the Gram matrix read a sparse X one row at a time:
   // a CSC X is copied to CSR once (batch methods use it as it is).
-  const bool gram = detail::use_gram(data, options);
+  // The column sums come first when the fit needs them: they also tell
+  // whether S keeps the precision that preconditioning reads (gram.hpp).
+  std::optional<detail::ColumnSums> sums;
+  if (detail::needs_column_sums(options)) sums = detail::column_sums(data);
+  const bool gram = detail::use_gram(data, options) &&
+                    (options.precompute == Precompute::Always || !sums || detail::gram_keeps_precision(*sums));
   detail::CsrCopy<T> csr;
   Dataset<T> rows_data = data;
   if (data.is_sparse() && data.sparse.format == SparseFormat::CSC && (gram || options.method != Method::Batch))
@@ -859,14 +864,11 @@ FitReport fit(const Dataset<T>& data, T* coef, T* intercept, const FitOptions& o
   if (gram) {
     // One pass over X, then the remote-sums loop over S (learning_rate
     // "auto" from S's own Lanczos passes).
-    const detail::GramSums<T> sums(rows_data, detail::resolve_threads(options.n_threads),
-                                   observer ? observer->poll : std::function<void()>{});
-    return fit(sums.sums(), coef, intercept, options, observer, state);
+    const detail::GramSums<T> gram_sums(rows_data, detail::resolve_threads(options.n_threads),
+                                        observer ? observer->poll : std::function<void()>{});
+    return fit(gram_sums.sums(), coef, intercept, options, observer, state);
   }
-  const detail::Scaling scaling =
-      detail::needs_column_sums(options)
-          ? detail::fit_scaling(options, detail::column_sums(rows_data), data.rows())
-          : detail::Scaling{};
+  const detail::Scaling scaling = sums ? detail::fit_scaling(options, *sums, data.rows()) : detail::Scaling{};
   const FitOptions opt = detail::resolve_learning_rate(data, options, scaling);
   detail::RunState<T> st(rows_data, opt, coef, intercept);
   if (preconditions(opt)) st.precondition(scaling);
