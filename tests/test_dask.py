@@ -9,7 +9,8 @@ NumPy data, or from ``descend.reference``, on fresh seeded random data.
 
 - batch equals ``descend.fit`` on the concatenated data (every loss, both
   dtypes, intercept, NumPy and Dask weights, l1 and l2, update rules, a
-  schedule, ``learning_rate="auto"``, a tol stop, uneven chunks);
+  schedule, ``learning_rate="auto"`` and ``"bb"``, ``momentum="auto"``,
+  ``precondition="auto"``, a tol stop, uneven chunks);
 - results repeat bitwise, fit after fit, and with one worker as with two;
 - sgd/minibatch on one block equal ``descend.fit``; on several blocks,
   parameter mixing equals a NumPy replay written here (per-block SplitMix64
@@ -204,6 +205,10 @@ BATCH_CASES = {
     "auto": ("logistic", dict(learning_rate="auto"), "dask"),
     "auto-nesterov-softmax": ("softmax", dict(optimizer="nesterov", learning_rate="auto"), None),
     "tol-stop": ("squared", dict(learning_rate=0.1, tol=1e-4, max_iter=300), None),
+    # The column sums come from the blocks (one more round trip).
+    "bb-precondition": ("logistic", dict(learning_rate="bb", precondition="auto"), "dask"),
+    "fista-precondition-softmax": ("softmax", dict(optimizer="nesterov", momentum="auto", learning_rate="auto",
+                                                   precondition="auto"), "numpy"),
 }
 
 

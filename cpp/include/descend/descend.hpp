@@ -12,17 +12,20 @@
 // + l1 ||coef||_1, p_i = x_i . coef + intercept.
 //   FitOptions      loss (LossSpec), method (Method::Batch | SGD | MiniBatch),
 //                   optimizer (UpdateRule), learning_rate (Schedule) or
-//                   auto_learning_rate, batch_size, stopping (StoppingRule),
+//                   auto_learning_rate (1/L) or bb_learning_rate (Barzilai-Borwein,
+//                   batch gd), batch_size, stopping (StoppingRule),
 //                   on_divergence (OnDivergence::Raise | Retry: go back to the
 //                   best check so far with the rates / 10, at most 5 times),
-//                   l2, l1, fit_intercept, shuffle, seed, n_threads, check_finite
+//                   l2, l1, fit_intercept, shuffle, seed, n_threads, check_finite,
+//                   precompute (Gram path), average, precondition (batch: centred
+//                   Jacobi scaling, precondition.hpp)
 //   fit(data, options) -> FitResult<T>{coef, intercept, report}
 //   fit(data, coef, intercept, options[, observer]) -> FitReport, in place
 //   FitReport       n_iter, status (Status), converged, message,
 //                   loss_history, learning_rate_history, grad_norm,
 //                   learning_rate, retries
 //   Observer<T>     on_iteration(Progress<T>) -> true stops; poll() every poll_seconds
-//   fit(RemoteSums<T>{rows, features, loss_grad, curvature}, coef, intercept, options[, observer])
+//   fit(RemoteSums<T>{rows, features, loss_grad, curvature, column_sums}, coef, intercept, options[, observer])
 //                   batch fit of data held elsewhere (its sums at theta), same loop
 //   gradient_descent(data, theta, learning_rate, num_iterations[, observer])
 //                   the textbook least-squares loop, theta in place
@@ -31,7 +34,8 @@
 // Pieces (losses.hpp, optimizers.hpp, schedules.hpp, stopping.hpp, names.hpp):
 //   LossSpec{LossKind::Squared | Logistic | Hinge | Huber | Softmax, delta, n_classes}
 //   UpdateRule = GD | Momentum | Nesterov | Adagrad | RMSprop | Adam | AdamW
-//                (hyper-parameters as fields: Adam{0.9, 0.999, 1e-8}, ...)
+//                (hyper-parameters as fields: Adam{0.9, 0.999, 1e-8}, ...);
+//                with_auto_momentum(Nesterov{}): FISTA with adaptive restart (batch fits)
 //   Schedule::constant(eta0), or Schedule{ScheduleKind::Cosine, eta0, ...};
 //                   ScheduleKind::ReduceOnPlateau follows the objective: a
 //                   ScheduleRun(schedule) takes check(J) and gives at(t)
