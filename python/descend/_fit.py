@@ -361,9 +361,10 @@ def fit(
         when a product with S costs at most a quarter of a streaming
         iteration (dense: n >= ~2 d), forming S costs at most max_iter
         streaming iterations (dense: max_iter >= ~d/4) and d <= 4096, and,
-        with ``precondition`` or ``learning_rate="bb"``, when no column's
-        squared mean exceeds 1e6 times its variance (S holds raw sums, and
-        such a column leaves it too few digits of the centred problem);
+        with ``precondition`` or ``learning_rate="bb"``, when every column's
+        mean is within 10 standard deviations of zero (S holds raw sums, and
+        a column far off zero leaves it too few digits of the centred
+        problem);
         True takes it always (an error for other losses and methods).
     average : bool or int
         method="sgd"/"minibatch": Polyak-Ruppert averaging, as scikit-learn's
