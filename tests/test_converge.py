@@ -29,6 +29,8 @@ from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.linear_model import LogisticRegression, Ridge  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
+from descend.estimators import DEFAULT_L2  # noqa: E402 (needs scikit-learn)
+
 # ---------------------------------------------------------------------------
 # 1. descend.fit vs descend.reference.fit
 # ---------------------------------------------------------------------------
@@ -259,7 +261,7 @@ def test_optim_refuses_auto_momentum(name, message):
 # 4. The estimators' defaults on scikit-learn's data sets
 # ---------------------------------------------------------------------------
 
-PENALTY = descend.estimators.DEFAULT_L2  # GDClassifier/GDRegressor's default l2
+PENALTY = DEFAULT_L2  # GDClassifier/GDRegressor's default l2
 
 
 def _load(name, scaled):

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "dataset.hpp"
+#include "entries.hpp"
 #include "params.hpp"
 
 namespace descend::detail {
@@ -35,8 +36,7 @@ struct ColumnSums {
   std::vector<double> sums, squares;
 };
 
-/// ColumnSums of a local dataset in one pass. A sparse X's duplicate
-/// entries add up before they are squared (scipy's meaning).
+/// ColumnSums of a local dataset in one pass (for_each_entry).
 template <class T>
 ColumnSums column_sums(const Dataset<T>& data) {
   const index_t n = data.rows(), d = data.features();
@@ -46,32 +46,7 @@ ColumnSums column_sums(const Dataset<T>& data) {
     c.squares[static_cast<size_t>(j)] += w * x * x;
   };
   for (index_t i = 0; i < n; ++i) add(d, data.weight(i), 1.0);
-  if (data.is_sparse()) {
-    const SparseView<T>& m = data.sparse;
-    const bool csr = m.format == SparseFormat::CSR;
-    std::vector<double> acc(static_cast<size_t>(m.minor()), 0.0);
-    m.visit([&](const auto* indices, const auto* indptr) {
-      for (index_t a = 0; a < m.major(); ++a) {
-        const index_t e0 = index_t(indptr[a]), e1 = index_t(indptr[a + 1]);
-        for (index_t e = e0; e < e1; ++e) acc[static_cast<size_t>(indices[e])] += double(m.data[e]);
-        for (index_t e = e0; e < e1; ++e) {
-          const index_t b = index_t(indices[e]);
-          double& x = acc[static_cast<size_t>(b)];
-          add(csr ? b : a, data.weight(csr ? a : b), x);
-          x = 0.0;  // a duplicate met later in this line adds 0
-        }
-      }
-    });
-  } else if (data.X.layout == Layout::RowMajor) {
-    for (index_t i = 0; i < n; ++i) {
-      const T* row = data.X.data + i * d;
-      const double w = data.weight(i);
-      for (index_t j = 0; j < d; ++j) add(j, w, double(row[j]));
-    }
-  } else {
-    for (index_t j = 0; j < d; ++j)
-      for (index_t i = 0; i < n; ++i) add(j, data.weight(i), double(data.X.data[j * n + i]));
-  }
+  for_each_entry(data, [&](index_t i, index_t j, double x) { add(j, data.weight(i), x); });
   return c;
 }
 

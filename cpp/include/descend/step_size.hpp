@@ -153,34 +153,9 @@ double gram_lambda_max(const Dataset<T>& data, bool with_intercept, int n_thread
 /// max_i w_i ||z_i||^2 over the rows (z_i = x_i, plus a 1 with the intercept).
 template <class T>
 double max_row_norm2(const Dataset<T>& data, bool with_intercept) {
-  const index_t n = data.rows(), d = data.features();
+  const index_t n = data.rows();
   std::vector<double> sq(static_cast<size_t>(n), with_intercept ? 1.0 : 0.0);
-  if (data.is_sparse()) {
-    // Duplicates of an entry add up (as scipy defines the matrix): each
-    // major line's entries are summed into `acc` first, then squared once.
-    const SparseView<T>& m = data.sparse;
-    std::vector<double> acc(static_cast<size_t>(m.minor()), 0.0);
-    m.visit([&](const auto* indices, const auto* indptr) {
-      for (index_t a = 0; a < m.major(); ++a) {
-        const index_t e0 = index_t(indptr[a]), e1 = index_t(indptr[a + 1]);
-        for (index_t e = e0; e < e1; ++e) acc[static_cast<size_t>(indices[e])] += double(m.data[e]);
-        for (index_t e = e0; e < e1; ++e) {
-          double& x = acc[static_cast<size_t>(indices[e])];
-          const index_t i = m.format == SparseFormat::CSR ? a : index_t(indices[e]);
-          sq[static_cast<size_t>(i)] += x * x;
-          x = 0.0;  // a duplicate met later in this line adds 0
-        }
-      }
-    });
-  }
-  const bool row_major = data.X.layout == Layout::RowMajor;
-  // Walk X in memory order: rows outer for row-major, columns outer otherwise.
-  for (index_t a = 0; a < (data.is_sparse() ? 0 : row_major ? n : d); ++a)
-    for (index_t b = 0; b < (row_major ? d : n); ++b) {
-      const index_t i = row_major ? a : b;
-      const double x = double(data.X.data[a * (row_major ? d : n) + b]);
-      sq[static_cast<size_t>(i)] += x * x;
-    }
+  for_each_entry(data, [&](index_t i, index_t, double x) { sq[static_cast<size_t>(i)] += x * x; });
   double m = 0.0;
   for (index_t i = 0; i < n; ++i) m = std::max(m, data.weight(i) * sq[static_cast<size_t>(i)]);
   return m;
