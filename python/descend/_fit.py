@@ -268,9 +268,10 @@ def fit(
         gradient's Lipschitz constant (Lanczos passes over X for batch, the
         largest row norm for sgd/minibatch; smooth losses and gd, momentum
         or nesterov only); "bb" (method="batch", optimizer="gd", smooth
-        losses): Barzilai-Borwein steps, alpha = s^T P^-1 s / s^T (g - g_prev)
-        (s the last step; never below the first step alpha_0 = 1/(c
-        trace(H) + l2), at most 1/L), safeguarded by a nonmonotone line
+        losses): Barzilai-Borwein steps, alternating s^T P^-1 s / s^T y and
+        s^T y / y^T P y (s the last step, y = g - g_prev; Dai & Fletcher's
+        ABB; never below the first step alpha_0 = 1/(c trace(H) + l2), at
+        most 1/L), safeguarded by a nonmonotone line
         search (a point is accepted when J <= the largest of the last 30
         accepted objectives - 1e-4 s^T P^-1 s / (2 alpha), else the step is
         halved; rejected points are not checks); or a schedule evaluated at

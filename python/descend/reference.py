@@ -432,14 +432,16 @@ BB_MEMORY, BB_GAMMA, BB_MAX_BACKTRACKS = 30, 1e-4, 60
 
 
 class BarzilaiBorwein:
-    """learning_rate="bb": alpha = max(s^T P^-1 s / s^T (g - g_prev), alpha0)
-    (alpha0 when s^T (g - g_prev) <= 0), a point accepted when J <= max(last 30 accepted
+    """learning_rate="bb": with s the last step and y = g - g_prev, alpha
+    alternates between max(s^T P^-1 s / s^T y, alpha0) and
+    max(s^T y / y^T P y, alpha0), the long step first (alpha0 when
+    s^T y <= 0), a point accepted when J <= max(last 30 accepted
     J) - (1e-4 / (2 alpha)) s^T P^-1 s, else replaced by the step from the
     last accepted point with alpha / 2 (60 rejections in a row: accepted)."""
 
     def __init__(self, alpha0):
         self.alpha0 = self.alpha = alpha0
-        self.prev, self.g_prev, self.recent, self.backtracks = None, None, [], 0
+        self.prev, self.g_prev, self.recent, self.backtracks, self.quotients = None, None, [], 0, 0
 
     def accept(self, u, J, p):
         if self.prev is None or self.backtracks >= BB_MAX_BACKTRACKS:
@@ -454,9 +456,14 @@ class BarzilaiBorwein:
 
     def accepted(self, u, g, J, p):
         if self.prev is not None:
-            s = u - self.prev
-            ss, sy = np.sum(s * s / p), np.sum(s * (g - self.g_prev))
-            self.alpha = max(ss / sy, self.alpha0) if sy > 0 and np.isfinite(ss / sy) else self.alpha0
+            s, y = u - self.prev, g - self.g_prev
+            ss, sy, yy = np.sum(s * s / p), np.sum(s * y), np.sum(y * y * p)
+            self.alpha = self.alpha0
+            if sy > 0:
+                self.quotients += 1
+                quotient = ss / sy if self.quotients % 2 == 1 else sy / yy
+                if np.isfinite(quotient):
+                    self.alpha = max(quotient, self.alpha0)
         self.prev, self.g_prev, self.backtracks = u.copy(), g.copy(), 0
         self.recent = (self.recent + [J])[-BB_MEMORY:]
 
