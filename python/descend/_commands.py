@@ -159,7 +159,8 @@ def _fit_flags() -> List[Flag]:
         _flag("average", f"sgd/minibatch: average the iterates from update N on (default {d['average']})",
               type=_true_false_count, default=d["average"], metavar="true|false|N"),
         _flag("precondition", "batch, gd/momentum/nesterov: auto steps in centred, unit-variance coordinates "
-              f"(default {d['precondition']})", type=_auto_or_none, default=d["precondition"], metavar="auto|none"),
+              f"(default {d['precondition'] or 'none'})", type=_auto_or_none, default=d["precondition"],
+              metavar="auto|none"),
     ]
     # momentum may be auto: FISTA's momentum with adaptive restart (nesterov, batch).
     flags += [_flag(name, f"the update rule's {name} (default: the rule's own)",
