@@ -21,6 +21,7 @@ import scipy.sparse
 
 import descend
 import descend.reference
+from descend._defaults import DEFAULT_L2
 from conftest import seed_of
 
 sklearn = pytest.importorskip("sklearn")
@@ -29,7 +30,6 @@ from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.linear_model import LogisticRegression, Ridge  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
-from descend.estimators import DEFAULT_L2  # noqa: E402 (needs scikit-learn)
 
 # ---------------------------------------------------------------------------
 # 1. descend.fit vs descend.reference.fit

@@ -7,7 +7,6 @@ rule the Python classes do not know, a check with its own rule.
 """
 
 import dataclasses
-import importlib
 import inspect
 
 import numpy as np
@@ -15,7 +14,7 @@ import pytest
 
 import descend
 from descend import _core, optim, reference, schedules
-from descend._defaults import FIT, HYPER_PARAMS, RULES
+from descend._defaults import DEFAULT_L2, FIT, HYPER_PARAMS, RULES
 
 from conftest import LOSSES, METHODS, OPTIMIZERS
 
@@ -97,7 +96,7 @@ def test_the_estimators_take_the_cores_defaults_and_know_every_hyper_parameter()
             assert sig[name] == FIT[name], (est.__name__, name)
         # The estimators' own defaults, those that converge out of the box (README).
         assert (sig["max_iter"], sig["tol"], sig["gtol"], sig["learning_rate"]) == ("auto", "auto", "auto", None)
-        assert sig["l2"] == importlib.import_module("descend.estimators").DEFAULT_L2
+        assert sig["l2"] == DEFAULT_L2
         assert set(HYPER_PARAMS) <= set(sig), est.__name__
     assert set(HYPER_PARAMS) == {k for d in RULES.values() for k in d} - {"lr"}
 

@@ -31,3 +31,8 @@ HYPER_PARAMS: tuple = tuple(dict.fromkeys(k for d in RULES.values() for k in d i
 def rule_default(rule: str, name: str) -> float:
     """The core's default of `rule`'s hyper-parameter `name` ("lr": its learning rate)."""
     return RULES[rule][name]
+
+
+# GDClassifier/GDRegressor's l2 (not the core's: descend.fit's is 0):
+# scikit-learn's SGD alpha, so that a first fit converges (issue 18).
+DEFAULT_L2: float = 1e-4

@@ -34,6 +34,7 @@ from typing import Callable, List, Optional
 import numpy as np
 
 from . import _core, reference
+from ._defaults import DEFAULT_L2
 from ._fit import fit, gradient_descent
 from ._threads import get_num_threads
 from .optim import Adam
@@ -645,7 +646,7 @@ def w8_gram(cfg: Config) -> List[Row]:
 
 
 # W9: scikit-learn's bundled datasets, where a user's first fit happens.
-W9_L2 = 1e-4  # the estimators' default l2 (scikit-learn's SGD alpha)
+W9_L2 = DEFAULT_L2  # the estimators' l2 (scikit-learn's SGD alpha)
 W9_DATASETS = ("breast_cancer", "digits", "wine", "iris", "diabetes")  # diabetes: the one regression
 W9_QUICK_DATASETS = ("wine", "iris", "diabetes")  # the three that fit in milliseconds
 

@@ -34,7 +34,7 @@ except ImportError as error:  # pragma: no cover - exercised without scikit-lear
         "pip install 'descend[sklearn]'"
     ) from error
 
-from ._defaults import FIT, HYPER_PARAMS
+from ._defaults import DEFAULT_L2, FIT, HYPER_PARAMS
 from ._fit import fit as _descend_fit
 from ._state import FitState
 from ._validation import cast_to
@@ -47,8 +47,9 @@ _DTYPES = [np.float64, np.float32]
 # data (README, "Which method converges fastest"): scikit-learn's SGD
 # alpha as l2 (LogisticRegression(C) is l2 = 1 / (C n)), Barzilai-Borwein
 # steps with centred Jacobi preconditioning, and for batch a stop on the
-# preconditioned gradient norm instead of the objective's change.
-DEFAULT_L2 = 1e-4
+# preconditioned gradient norm instead of the objective's change (the l2,
+# DEFAULT_L2, is in _defaults.py, where descend.bench reads it without
+# scikit-learn).
 # gtol="auto" (batch): coefficients within 1e-4 relative of the optimum on
 # kappa ~1e6 problems (~5e-5 measured; ~1e-6 on scikit-learn's bundled
 # datasets) in float64; float32 parameters hold ~7 digits, so their
