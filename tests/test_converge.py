@@ -122,10 +122,21 @@ def test_reference_twin_float32(loss, rule, precondition, l1, fit_intercept):
 
 
 @pytest.mark.parametrize("loss, rule, precondition, l1, fit_intercept", FEW)
-def test_reference_twin_sparse(loss, rule, precondition, l1, fit_intercept):
+def test_reference_twin_f_order(loss, rule, precondition, l1, fit_intercept):
+    # Column-major X: the column sums and the kernels walk it column by column.
+    X, y, w = _well_conditioned(seed_of("twin-F", loss, rule, precondition, l1, fit_intercept), loss)
+    options = _twin_options(loss, rule, precondition, l1, fit_intercept)
+    res = descend.fit(np.asfortranarray(X), y, sample_weight=w, precompute=False, **options)
+    ref = descend.reference.fit(X, y, sample_weight=w, precompute=False, **options)
+    _compare(res, ref, 1e-9)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+@pytest.mark.parametrize("loss, rule, precondition, l1, fit_intercept", FEW)
+def test_reference_twin_sparse(loss, rule, precondition, l1, fit_intercept, fmt):
     X, y, w = _well_conditioned(seed_of("twin-csr", loss, rule, precondition, l1, fit_intercept), loss)
     X[np.random.default_rng(seed_of("zeros", loss, rule)).random(X.shape) < 0.4] = 0.0
-    Xs = scipy.sparse.csr_matrix(X)
+    Xs = scipy.sparse.csr_matrix(X) if fmt == "csr" else scipy.sparse.csc_matrix(X)
     options = _twin_options(loss, rule, precondition, l1, fit_intercept)
     res = descend.fit(Xs, y, sample_weight=w, **options)
     ref = descend.reference.fit(Xs.toarray(), y, sample_weight=w, precompute=False, **options)
