@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "config.hpp"
+#include "penalties.hpp"
 
 namespace descend::detail {
 
@@ -45,9 +46,7 @@ namespace descend::detail {
 // on a coefficient.
 inline double prox_step(double y, double g, double lr, double p, bool coefficient, double l1) {
   const double v = y - lr * p * g;
-  if (!coefficient || !(l1 > 0)) return v;
-  const double shrunk = std::fabs(v) - lr * l1 * p;
-  return shrunk > 0 ? std::copysign(shrunk, v) : 0.0;
+  return coefficient && l1 > 0 ? shrink(v, lr * l1 * p) : v;
 }
 
 /// FISTA with adaptive restart; theta holds y, x the last prox point.

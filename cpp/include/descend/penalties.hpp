@@ -46,25 +46,23 @@ double with_l1(double value, const T* coef, index_t n_coef, double l1) {
   return value + l1 * s;
 }
 
+// l1's proximal map of one value: sign(v) max(|v| - threshold, 0).
+inline double shrink(double v, double threshold) {
+  const double shrunk = std::fabs(v) - threshold;
+  return shrunk > 0 ? std::copysign(shrunk, v) : 0.0;
+}
+
 // The proximal step of l1: coef_j <- sign(coef_j) max(|coef_j| - threshold, 0).
 template <class T>
 void soft_threshold(T* coef, index_t n, double threshold) {
-  for (index_t j = 0; j < n; ++j) {
-    const double c = double(coef[j]);
-    const double shrunk = std::fabs(c) - threshold;
-    coef[j] = static_cast<T>(shrunk > 0 ? std::copysign(shrunk, c) : 0.0);
-  }
+  for (index_t j = 0; j < n; ++j) coef[j] = static_cast<T>(shrink(double(coef[j]), threshold));
 }
 
 // The same in the metric of a preconditioner P (precondition.hpp): the
 // threshold of coef_j is threshold P_j.
 template <class T>
 void soft_threshold(T* coef, index_t n, double threshold, const double* p) {
-  for (index_t j = 0; j < n; ++j) {
-    const double c = double(coef[j]);
-    const double shrunk = std::fabs(c) - threshold * p[j];
-    coef[j] = static_cast<T>(shrunk > 0 ? std::copysign(shrunk, c) : 0.0);
-  }
+  for (index_t j = 0; j < n; ++j) coef[j] = static_cast<T>(shrink(double(coef[j]), threshold * p[j]));
 }
 
 }  // namespace descend::detail

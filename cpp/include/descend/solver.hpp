@@ -325,8 +325,7 @@ struct RunState {
       if (j < n_coef) {
         const double t = double(theta[static_cast<size_t>(j)]);
         const double z = t - lr * gj;
-        const double shrunk = std::fabs(z) - lr * opt.l1;
-        gj = (t - (shrunk > 0 ? std::copysign(shrunk, z) : 0.0)) / lr;
+        gj = (t - shrink(z, lr * opt.l1)) / lr;
       }
       s += gj * gj;
     }

@@ -32,6 +32,7 @@
 #include "buffer.hpp"
 #include "dataset.hpp"
 #include "losses.hpp"
+#include "penalties.hpp"
 
 namespace descend::detail {
 
@@ -288,8 +289,7 @@ class LazySparseGD {
         if (stop > from) penalty_ += penalty_over(from, stop, std::fabs(vj[c]), uj);
       }
       // The shrinkage it missed, up to the current total.
-      const double shrunk = std::fabs(vj[c]) - (U_ - uj);
-      vj[c] = shrunk > 0 ? std::copysign(shrunk, vj[c]) : 0.0;
+      vj[c] = shrink(vj[c], U_ - uj);
     }
     u_[j] = U_;
     last_[j] = std::max(from, to);
