@@ -151,10 +151,11 @@ inline void axpy_row_groups(double* g, const double* a, const T* const* x, index
 }
 
 // Rows k .. k+R-1 of `rows`, row-major: predictions, loss and gradient in
-// one pass; returns their sum of w_i loss_i.
+// one pass; adds their w_i loss_i to `value` in row order (so the sum,
+// like the gradient's, is the same for any group size).
 template <int R, class T, class Loss, class Rows>
-inline double row_group(const Dataset<T>& data, const Rows& rows, index_t k, const T* coef,
-                        double intercept, const Loss& loss, double* g) {
+inline void row_group(const Dataset<T>& data, const Rows& rows, index_t k, const T* coef,
+                      double intercept, const Loss& loss, double* g, double& value) {
   const index_t d = data.features();
   const T* x[R];
   index_t idx[R];
@@ -169,7 +170,6 @@ inline double row_group(const Dataset<T>& data, const Rows& rows, index_t k, con
   // The rows' losses apart from their sum in row order: this loop over
   // plain arrays has no dependence between rows, so it vectorises.
   for (int r = 0; r < R; ++r) l[r] = loss.eval(p[r] + intercept, y[r], a[r]);
-  double value = 0.0;
   for (int r = 0; r < R; ++r) {
     const double w = data.weight(idx[r]);
     value += w * l[r];
@@ -177,7 +177,6 @@ inline double row_group(const Dataset<T>& data, const Rows& rows, index_t k, con
   }
   axpy_row_groups<R>(g, a, x, d);
   for (int r = 0; r < R; ++r) g[d] += a[r];
-  return value;
 }
 
 // Asks for row i of a row-major X to be brought into cache.
@@ -193,8 +192,8 @@ inline void prefetch_row(const Dataset<T>& data, index_t i) {
 // float64 squared loss); 8 for a loss with a costly eval (logistic's exp
 // and log1p, vmath.hpp), whose loop over the group's rows then fills whole
 // vectors (twice as fast on AVX2 as groups of 2). The sums do not depend
-// on it: each row's dot product has its own lanes, and the gradient adds
-// the rows in row order.
+// on it: each row's dot product has its own lanes, and the gradient and
+// the loss add the rows in row order.
 template <class Loss, class = void>
 constexpr int row_group_size = dot_group_size;
 template <class Loss>
@@ -264,9 +263,9 @@ double chunk_row_major(const Dataset<T>& data, const Rows& rows, index_t k0, ind
   for (; k + R <= k1; k += R) {
     if (k + ahead + R <= k1)
       for (int r = 0; r < R; ++r) prefetch_row(data, rows.row(k + ahead + r));
-    value += row_group<R>(data, rows, k, coef, intercept, loss, g);
+    row_group<R>(data, rows, k, coef, intercept, loss, g, value);
   }
-  for (; k < k1; ++k) value += row_group<1>(data, rows, k, coef, intercept, loss, g);
+  for (; k < k1; ++k) row_group<1>(data, rows, k, coef, intercept, loss, g, value);
   return value;
 }
 
