@@ -37,6 +37,8 @@ def as_matrix(X: object, name: str = "X") -> np.ndarray | SparseX:
     Integer and bool X become float64 (as NumPy does); any other strides
     are copied once into C order.
     """
+    if type(X) is np.ndarray and X.ndim == 2 and X.dtype in FLOAT_DTYPES and (X.flags.c_contiguous or X.flags.f_contiguous):
+        return X  # the common case, before the general checks (a tiny fit's call costs microseconds)
     if is_sparse(X):
         return as_sparse(X, name)
     arr = _numeric_array(X, name)
@@ -56,6 +58,9 @@ def as_vector(v: object, name: str, dtype: np.dtype, size: int | None = None, si
     With `size`, it must have that many entries (`size_of` says what sets
     it); without, the length is left to the core (y, sample_weight).
     """
+    if (type(v) is np.ndarray and v.ndim == 1 and v.dtype == dtype and v.flags.c_contiguous
+            and (size is None or v.shape[0] == size)):
+        return v  # already what the core takes: the common case, before the general checks
     arr = _numeric_array(v, name)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {arr.shape}" + (" (use .ravel())" if arr.ndim == 2 and 1 in arr.shape else ""))
