@@ -643,12 +643,39 @@ def test_gradient_descent_float32():
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5 * np.abs(expected).max())
 
 
-def test_gradient_descent_is_fit_batch_squared():
-    X, y, _ = _data(80, 5, seed=46)
-    theta0 = np.linspace(-1, 1, 5)
-    got = descend.gradient_descent(X, y, theta0, 0.03, 25)
-    res = descend.fit(X, y, learning_rate=0.03, max_iter=25, tol=None, coef0=theta0)
+# Up to 2**15 values of X, gradient_descent runs fit's gd arithmetic in a
+# loop of its own (solver.hpp, textbook_loop); 513 x 64 is past it (fit's loop).
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("shape", [(3, 2), (80, 5), (64, 512), (513, 64)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_gradient_descent_is_fit_batch_squared(shape, order, dtype):
+    m, d = shape
+    X, y, _ = _data(m, d, seed=46, order=order, dtype=dtype)
+    theta0 = np.linspace(-1, 1, d).astype(dtype)
+    lr = 0.3 / (1 + np.linalg.norm(X.astype(np.float64), 2) ** 2 / m)
+    got = descend.gradient_descent(X, y, theta0, lr, 25)
+    res = descend.fit(X, y, learning_rate=lr, max_iter=25, tol=None, coef0=theta0)
     np.testing.assert_array_equal(got, res.coef)
+    assert np.abs(got - theta0).max() > 0
+
+
+@pytest.mark.parametrize("shape, iterations", [((3, 2), 60), ((513, 64), 60), ((3, 2), 1)],
+                         ids=["lean loop", "fit loop", "last update"])
+def test_gradient_descent_diverges_as_fit_does(shape, iterations):
+    # The lean loop hands a divergence to fit(), which raises its own error:
+    # the same message either way, and theta left as it was.
+    m, d = shape
+    X, y, _ = _data(m, d, seed=47)
+    theta0 = np.zeros(d)
+    lr = 1e3
+    if iterations == 1:  # a finite start whose first step overflows
+        y, lr = y * 1e6, 1e305
+    with pytest.raises(descend.DivergenceError) as textbook:
+        descend.gradient_descent(X, y, theta0, lr, iterations)
+    with pytest.raises(descend.DivergenceError) as fitted:
+        descend.fit(X, y, learning_rate=lr, max_iter=iterations, tol=None, coef0=theta0)
+    assert str(textbook.value) == str(fitted.value)
+    np.testing.assert_array_equal(theta0, 0.0)
 
 
 # ---------------------------------------------------------------------------
