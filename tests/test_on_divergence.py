@@ -279,7 +279,7 @@ def test_estimators_pass_it_on():
     with pytest.raises(descend.DivergenceError):
         descend.GDRegressor(learning_rate=rate, max_iter=50).fit(X, y)
     # descend.fit's own stopping rule and objective (the estimators' defaults differ: l2, precondition, gtol).
-    fit_like = dict(l2=0.0, precondition=None, tol=descend.fit.__kwdefaults__["tol"], gtol=None)
+    fit_like = dict(l2=0.0, precondition=None, tol=FIT["tol"], gtol=None)
     est = clone(descend.GDRegressor(learning_rate=rate, max_iter=2000, on_divergence="retry", **fit_like)).fit(X, y)
     res = descend.fit(X, y, learning_rate=rate, max_iter=2000, fit_intercept=True, on_divergence="retry")
     np.testing.assert_allclose(est.coef_, res.coef, rtol=1e-12)

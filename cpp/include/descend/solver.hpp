@@ -673,10 +673,9 @@ bool use_gram(const Dataset<T>& data, const FitOptions& o) {
 // learning_rate="bb"'s first step.
 inline bool needs_column_sums(const FitOptions& o) { return preconditions(o) || o.bb_learning_rate; }
 
-// The fit's Scaling (precondition.hpp) from its column sums over n rows
-// (none: the fit needs none).
+// The Scaling (precondition.hpp) of a fit that needs_column_sums, from
+// its column sums over n rows.
 inline Scaling fit_scaling(const FitOptions& o, const ColumnSums& c, index_t n) {
-  if (!needs_column_sums(o)) return {};
   return scaling(c, n, preconditions(o) && o.fit_intercept, preconditions(o));
 }
 
@@ -703,8 +702,7 @@ FitOptions resolved_steps(const FitOptions& opt, const Scaling& scaling, Curvatu
 template <class T>
 FitOptions resolve_learning_rate(const Dataset<T>& data, const FitOptions& opt, const Scaling& scaling = {}) {
   return resolved_steps(opt, scaling, [&](const Scaling& sc) {
-    return opt.method == Method::Batch ? gram_lambda_max(data, opt.fit_intercept, resolve_threads(opt.n_threads), sc)
-                                       : max_row_norm2(data, opt.fit_intercept);
+    return curvature_bound(data, opt.method == Method::Batch, opt.fit_intercept, resolve_threads(opt.n_threads), sc);
   });
 }
 

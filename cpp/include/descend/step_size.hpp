@@ -180,15 +180,23 @@ inline double lipschitz_from(double c, double h, double l2, const std::vector<do
 /// intercept, no l2) or 1/L overflows.
 inline double inverse_lipschitz(double L) { return L > 0 && std::isfinite(1.0 / L) ? 1.0 / L : 1.0; }
 
+// h of L = c h + l2 for the rows an update reads: batch's all of them
+// (the largest eigenvalue of the (scaled) Gram matrix, by Lanczos), an
+// sgd or mini-batch update's one row at most (the largest squared row
+// norm; those methods are not preconditioned).
+template <class T>
+double curvature_bound(const Dataset<T>& data, bool batch, bool with_intercept, int n_threads,
+                       const Scaling& scaling = {}) {
+  return batch ? gram_lambda_max(data, with_intercept, n_threads, scaling) : max_row_norm2(data, with_intercept);
+}
+
 /// The Lipschitz bound L of the objective's gradient for the rows one
 /// update sees (all rows for batch, any one row otherwise); 1/L is the
 /// "auto" learning rate. Throws for a loss without a Lipschitz gradient.
 template <class T>
 double lipschitz_bound(const Dataset<T>& data, const LossSpec& loss, bool batch, bool with_intercept,
                        double l2, int n_threads) {
-  const double c = loss_curvature(loss);
-  const double h = batch ? gram_lambda_max(data, with_intercept, n_threads) : max_row_norm2(data, with_intercept);
-  return lipschitz_from(c, h, l2, {});
+  return lipschitz_from(loss_curvature(loss), curvature_bound(data, batch, with_intercept, n_threads), l2, {});
 }
 
 /// learning_rate="bb"'s first step, 1 / (c trace(H_z) + l2 max P) <= 1/L
