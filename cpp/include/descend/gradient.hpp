@@ -5,8 +5,9 @@
 //   data term   J_data = (1/m) sum_{i in R} w_i loss(p_i, y_i)
 //   gradient    g_j    = (1/m) sum_{i in R} w_i loss'(p_i, y_i) x_ij
 //   intercept   g_b    = (1/m) sum_{i in R} w_i loss'(p_i, y_i)
-// Sums accumulate in double for float and double data, over the fixed
-// partition of partition.hpp (bitwise identical for any thread count).
+// Sums over rows accumulate in double for float and double data, over the
+// fixed partition of partition.hpp (bitwise identical for any thread
+// count); a row-major row's dot product sums in the data's type (dot_rows).
 #pragma once
 
 #include <algorithm>
@@ -58,30 +59,40 @@ struct GradientWorkspace {
   index_t last_rows_ = -1, last_width_ = -1;
 };
 
-// p[r] = x[r] . c for R rows at once, in double: c is read once for all of
-// them. Each row sums in the lanes of simd::d8 (element j in lane j mod 8),
-// combined in a fixed tree.
-template <int R, class T, class C>
-inline void dot_rows(const T* const* x, const C* c, index_t n, double* p) {
-  using simd::d8;
+// The lanes a row's dot product sums in for T data: simd::d8, or for
+// float data simd::f8. A dot product of float data sums its products in
+// float: this is a sum over one row's features, not over rows (those
+// stay in double, DESIGN 4), and its rounding (a few float ulps of the
+// row's sum of |x_ij c_j|) is that of the float data and coef themselves.
+// Widening every element to double instead cost a vcvtps2pd per 4 floats
+// (two cycles each on AVX2's Zen 3), which made float32 W1 compute-bound.
+template <class T>
+using dot_lanes = decltype(simd::load_lanes(static_cast<const T*>(nullptr)));
+
+// p[r] = x[r] . c for R rows at once: c is read once for all of them.
+// Each row sums in the lanes of dot_lanes<T> (element j in lane j mod 8),
+// whose sum is taken in double in a fixed tree.
+template <int R, class T>
+inline void dot_rows(const T* const* x, const T* c, index_t n, double* p) {
+  using V = dot_lanes<T>;
   const index_t body = n - n % simd::width;
   for (int r = 0; r < R; ++r) p[r] = 0.0;
   if (body > 0) {
     // Two accumulators per row (even and odd blocks of 8) halve the chain
     // of dependent additions.
-    d8 acc[R], acc1[R];
-    for (int r = 0; r < R; ++r) acc[r] = acc1[r] = simd::zero();
+    V acc[R], acc1[R];
+    for (int r = 0; r < R; ++r) acc[r] = acc1[r] = V{};
     index_t j = 0;
     for (; j + 2 * simd::width <= body; j += 2 * simd::width) {
-      const d8 c0 = simd::load(c + j), c1 = simd::load(c + j + simd::width);
+      const V c0 = simd::load_lanes(c + j), c1 = simd::load_lanes(c + j + simd::width);
       for (int r = 0; r < R; ++r) {
-        acc[r] += simd::load(x[r] + j) * c0;
-        acc1[r] += simd::load(x[r] + j + simd::width) * c1;
+        acc[r] += simd::load_lanes(x[r] + j) * c0;
+        acc1[r] += simd::load_lanes(x[r] + j + simd::width) * c1;
       }
     }
     if (j < body) {
-      const d8 c0 = simd::load(c + j);
-      for (int r = 0; r < R; ++r) acc[r] += simd::load(x[r] + j) * c0;
+      const V c0 = simd::load_lanes(c + j);
+      for (int r = 0; r < R; ++r) acc[r] += simd::load_lanes(x[r] + j) * c0;
     }
     for (int r = 0; r < R; ++r) p[r] = simd::sum(acc[r] + acc1[r]);
   }
@@ -117,28 +128,29 @@ inline void axpy(double* acc, double a, const T* x, index_t n) {
   for (index_t j = 0; j < n; ++j) acc[j] += a * double(x[j]);
 }
 
-// Rows per dot_rows call: as many as keep every row's two accumulators
-// and coef's two d8 in vector registers (16; 32 with AVX-512). More spill
-// to the stack on every element: on AVX2, dot products of 8 rows at once
-// took 1.5x the time of 2 at once. (Widening float rows to doubles once
-// per group, rather than converting each float in both passes, was
-// slower: 0.41 against 0.34 ms for 20,000 x 64 in cache on AVX2.)
+// Rows per dot_rows call for T data: as many as keep every row's two
+// accumulators and coef's two in vector registers (16; 32 with AVX-512),
+// half of them at most. More spill to the stack on every element: on
+// AVX2, float64 dot products of 8 rows at once took 1.5x the time of 2 at
+// once. (Widening float rows to doubles once per group, for both passes,
+// was slower: 0.41 against 0.34 ms for 20,000 x 64 in cache on AVX2.)
 constexpr int vector_registers = simd::native_doubles == 8 ? 32 : 16;
-constexpr int registers_per_d8 = simd::width / simd::native_doubles;
-constexpr int dot_group_size = std::max(1, std::min(8, (vector_registers / 2) / (2 * registers_per_d8)));
+template <class T>
+constexpr int dot_group_size =
+    std::max(1, std::min(8, (vector_registers / 2) / (2 * simd::registers_of<dot_lanes<T>>)));
 
 // Rows per axpy_rows call: their factors (a d8 each) and the sum in
 // registers, half of them at most.
-constexpr int axpy_group_size = std::max(1, std::min(8, (vector_registers / 2) / registers_per_d8));
+constexpr int axpy_group_size = std::max(1, std::min(8, (vector_registers / 2) / simd::registers_of<simd::d8>));
 
 // Rows per call when R rows are cut into calls of at most `most` rows.
 template <int R, int most>
 constexpr int calls_of = R <= most ? R : (R % most == 0 ? most : 1);
 
 // dot_rows for R rows, dot_group_size rows a call.
-template <int R, class T, class C>
-inline void dot_row_groups(const T* const* x, const C* c, index_t n, double* p) {
-  constexpr int G = calls_of<R, dot_group_size>;
+template <int R, class T>
+inline void dot_row_groups(const T* const* x, const T* c, index_t n, double* p) {
+  constexpr int G = calls_of<R, dot_group_size<T>>;
   for (int r = 0; r < R; r += G) dot_rows<G>(x + r, c, n, p + r);
 }
 
@@ -153,8 +165,8 @@ inline void axpy_row_groups(double* g, const double* a, const T* const* x, index
 // Rows k .. k+R-1 of `rows`, row-major: predictions, loss and gradient in
 // one pass; adds their w_i loss_i to `value` in row order (so the sum,
 // like the gradient's, is the same for any group size).
-template <int R, class T, class C, class Loss, class Rows>
-inline void row_group(const Dataset<T>& data, const Rows& rows, index_t k, const C* coef,
+template <int R, class T, class Loss, class Rows>
+inline void row_group(const Dataset<T>& data, const Rows& rows, index_t k, const T* coef,
                       double intercept, const Loss& loss, double* g, double& value) {
   const index_t d = data.features();
   const T* x[R];
@@ -194,10 +206,11 @@ inline void prefetch_row(const Dataset<T>& data, index_t i) {
 // vectors (twice as fast on AVX2 as groups of 2). The sums do not depend
 // on it: each row's dot product has its own lanes, and the gradient and
 // the loss add the rows in row order.
-template <class Loss, class = void>
-constexpr int row_group_size = dot_group_size;
-template <class Loss>
-constexpr int row_group_size<Loss, std::void_t<decltype(Loss::costly_eval)>> = Loss::costly_eval ? 8 : dot_group_size;
+template <class T, class Loss, class = void>
+constexpr int row_group_size = dot_group_size<T>;
+template <class T, class Loss>
+constexpr int row_group_size<T, Loss, std::void_t<decltype(Loss::costly_eval)>> =
+    Loss::costly_eval ? 8 : dot_group_size<T>;
 
 // chunk_row_major for rows of D < simd::width features: the same
 // arithmetic as row_group's (each dot product in index order, the
@@ -245,15 +258,18 @@ double chunk_row_major_narrow(std::integer_sequence<int, D...>, const Dataset<T>
   return value;
 }
 
-// chunk_row_major's loop over its rows, group after group; coef is T, or
-// double (float coef widened). Returns the rows' sum of w_i loss_i.
-template <class T, class C, class Loss, class Rows>
-double row_groups(const Dataset<T>& data, const Rows& rows, index_t k0, index_t k1, const C* coef,
-                  double intercept, const Loss& loss, double* g) {
+// Accumulates rows k0..k1-1 of `rows` into g[0..d] (g[d]: intercept) and
+// returns sum w_i loss_i. Row-major, at least simd::width features: each
+// row is a contiguous run of X; a group of rows shares each pass over coef
+// and over g.
+template <class T, class Loss, class Rows>
+double chunk_row_major(const Dataset<T>& data, const Rows& rows, index_t k0, index_t k1,
+                       const T* coef, const Loss& loss, double* g) {
+  const double intercept = double(coef[data.features()]);
   // Rows `ahead` on are prefetched, so their loads of X are in flight
   // while this group's arithmetic runs: the hardware prefetcher alone
   // leaves the core waiting on X.
-  constexpr int R = row_group_size<Loss>;
+  constexpr int R = row_group_size<T, Loss>;
   constexpr index_t ahead = 8;
   double value = 0.0;
   index_t k = k0;
@@ -264,31 +280,6 @@ double row_groups(const Dataset<T>& data, const Rows& rows, index_t k0, index_t 
   }
   for (; k < k1; ++k) row_group<1>(data, rows, k, coef, intercept, loss, g, value);
   return value;
-}
-
-// A float coef of at most this many entries is widened to double once per
-// chunk: the dot products then read doubles, instead of converting coef
-// again for every group of rows (vcvtps2pd costs two cycles on AVX2's
-// Zen 3; 6% of a float32 iteration in cache). Exact: the same sums.
-constexpr index_t widened_coef_max = 1024;
-
-// Accumulates rows k0..k1-1 of `rows` into g[0..d] (g[d]: intercept) and
-// returns sum w_i loss_i. Row-major, at least simd::width features: each
-// row is a contiguous run of X; a group of rows shares each pass over coef
-// and over g.
-template <class T, class Loss, class Rows>
-double chunk_row_major(const Dataset<T>& data, const Rows& rows, index_t k0, index_t k1,
-                       const T* coef, const Loss& loss, double* g) {
-  const index_t d = data.features();
-  const double intercept = double(coef[d]);
-  if constexpr (!std::is_same_v<T, double>) {
-    if (d <= widened_coef_max) {
-      double c[widened_coef_max];
-      for (index_t j = 0; j < d; ++j) c[j] = double(coef[j]);
-      return row_groups(data, rows, k0, k1, c, intercept, loss, g);
-    }
-  }
-  return row_groups(data, rows, k0, k1, coef, intercept, loss, g);
 }
 
 // Rows per block of the column-major kernels: the block's slice of every

@@ -1,4 +1,5 @@
-// Eight doubles as one value: the lanes of every reduction in the kernels.
+// Eight doubles as one value: the lanes of every reduction in the kernels
+// (and f8, eight floats: the lanes of a float row's dot product).
 //
 // With GCC and Clang a d8 is built from the target's own vector registers:
 // one AVX-512 register, or a pair of AVX registers, or a pair of pairs of
@@ -147,30 +148,66 @@ inline d8 splat(double a) { return detail::ops<d8>::splat(a); }
 inline d8 zero() { return d8{}; }
 inline double lane(const d8& v, int i) { return detail::lane(v, i); }
 
+/// Eight floats as one value: one AVX register (half of an AVX-512 one),
+/// or a pair of SSE2 registers.
+#if defined(__AVX__)
+typedef float f8 __attribute__((vector_size(32)));
 #else
-struct d8 {
-  double v[width];
+typedef float f4 __attribute__((vector_size(16)));
+using f8 = twice<f4>;
+#endif
+inline f8 load_f8(const float* p) {
+  f8 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void store(float* p, const f8& v) { std::memcpy(p, &v, sizeof v); }
+
+#else
+constexpr int native_doubles = 1;
+
+/// Eight values of S, lane by lane: d8 and f8 where the compiler has no
+/// vector extensions.
+template <class S>
+struct lanes8 {
+  S v[width];
 };
-inline d8 operator+(d8 a, const d8& b) {
+template <class S>
+inline lanes8<S> operator+(lanes8<S> a, const lanes8<S>& b) {
   for (int i = 0; i < width; ++i) a.v[i] += b.v[i];
   return a;
 }
-inline d8 operator-(d8 a, const d8& b) {
+template <class S>
+inline lanes8<S> operator-(lanes8<S> a, const lanes8<S>& b) {
   for (int i = 0; i < width; ++i) a.v[i] -= b.v[i];
   return a;
 }
-inline d8 operator*(d8 a, const d8& b) {
+template <class S>
+inline lanes8<S> operator*(lanes8<S> a, const lanes8<S>& b) {
   for (int i = 0; i < width; ++i) a.v[i] *= b.v[i];
   return a;
 }
-inline d8& operator+=(d8& a, const d8& b) { return a = a + b; }
+template <class S>
+inline lanes8<S>& operator+=(lanes8<S>& a, const lanes8<S>& b) {
+  return a = a + b;
+}
+using d8 = lanes8<double>;
+using f8 = lanes8<float>;
 template <class T>
 inline d8 load(const T* p) {
   d8 r;
   for (int i = 0; i < width; ++i) r.v[i] = double(p[i]);
   return r;
 }
-inline void store(double* p, const d8& v) { std::memcpy(p, v.v, sizeof v.v); }
+inline f8 load_f8(const float* p) {
+  f8 r;
+  std::memcpy(r.v, p, sizeof r.v);
+  return r;
+}
+template <class S>
+inline void store(S* p, const lanes8<S>& v) {
+  std::memcpy(p, v.v, sizeof v.v);
+}
 inline d8 splat(double a) { return d8{{a, a, a, a, a, a, a, a}}; }
 inline d8 zero() { return d8{}; }
 inline double lane(const d8& v, int i) { return v.v[i]; }
@@ -181,5 +218,21 @@ inline double sum(const d8& v) {
   return ((lane(v, 0) + lane(v, 1)) + (lane(v, 2) + lane(v, 3))) +
          ((lane(v, 4) + lane(v, 5)) + (lane(v, 6) + lane(v, 7)));
 }
+
+/// The lanes of f8 widened to double (exact), then summed in the same tree.
+inline double sum(const f8& v) {
+  float f[width];
+  store(f, v);
+  return sum(load(f));
+}
+
+/// The lanes a dot product of T values sums in: the data's own type (the
+/// products and lane sums of float data in float; see dot_rows).
+inline d8 load_lanes(const double* p) { return load(p); }
+inline f8 load_lanes(const float* p) { return load_f8(p); }
+
+/// Registers of the target that one V occupies.
+template <class V>
+constexpr int registers_of = sizeof(V) / (8 * native_doubles) > 0 ? int(sizeof(V) / (8 * native_doubles)) : 1;
 
 }  // namespace descend::detail::simd
