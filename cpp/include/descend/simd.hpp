@@ -110,7 +110,11 @@ struct ops<dreg> {
 #endif
   }
   static void store(double* p, const dreg& v) { std::memcpy(p, &v, sizeof v); }
-  static dreg splat(double a) { return dreg{} + a; }
+  // a in every lane. Not dreg{} + a: 0.0 + a turns -0.0 into +0.0, so GCC
+  // must keep a scalar add before the broadcast (an FP uop and a shuffle
+  // per splat: the Gram tiles' inner loop ran 1.5x slower for it); a - 0.0
+  // is a for every a and folds away, leaving one broadcast from memory.
+  static dreg splat(double a) { return a - dreg{}; }
 };
 
 template <class H>
