@@ -86,6 +86,21 @@ def test_gram_path_equals_its_numpy_twin(options):
     _assert_same_fit(got, want, rtol)
 
 
+@pytest.mark.parametrize("d", [6, 7, 8, 15, 16, 17, 64])
+@pytest.mark.parametrize("dtype, order", [(np.float64, "C"), (np.float32, "F")])
+def test_every_entry_of_s_at_the_tile_edges(d, dtype, order):
+    """S's tiles are 8 columns wide: the columns of the 1 and y lie inside
+    the last tile of the features (d % 8 <= 5), astride its edge (d % 8 ==
+    6 or 7) or past it (d % 8 == 0), where tail tiles add them. Weighted,
+    with an intercept, against the twin each way (the loss history reads
+    every entry of S: u^T S u)."""
+    X, y, w = _problem(700, d, seed=seed_of("edges", d, order), dtype=dtype, order=order)
+    kw = dict(fit_intercept=True, sample_weight=w, learning_rate=0.02, max_iter=60, tol=None)
+    got = descend.fit(X, y, precompute=True, **kw)
+    want = reference.fit(X, y, precompute=True, **kw)
+    _assert_same_fit(got, want, 1e-12 if dtype == np.float64 else RTOL[np.dtype(dtype)])
+
+
 def test_numpy_twin_statistics_give_the_loss_grad_of_the_rows():
     X, y, w = _problem(200, 5, seed=seed_of("stats"))
     coef = np.random.default_rng(1).standard_normal(5)
