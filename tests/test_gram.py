@@ -88,14 +88,16 @@ def test_gram_path_equals_its_numpy_twin(options):
 
 @pytest.mark.parametrize("d", [6, 7, 8, 15, 16, 17, 64])
 @pytest.mark.parametrize("dtype, order", [(np.float64, "C"), (np.float32, "F")])
-def test_every_entry_of_s_at_the_tile_edges(d, dtype, order):
+@pytest.mark.parametrize("weighted", [True, False])
+def test_every_entry_of_s_at_the_tile_edges(d, dtype, order, weighted):
     """S's tiles are 8 columns wide: the columns of the 1 and y lie inside
     the last tile of the features (d % 8 <= 5), astride its edge (d % 8 ==
-    6 or 7) or past it (d % 8 == 0), where tail tiles add them. Weighted,
-    with an intercept, against the twin each way (the loss history reads
-    every entry of S: u^T S u)."""
+    6 or 7) or past it (d % 8 == 0), where tail tiles add them (and a
+    float64 C-order X without weights is read in place). With an
+    intercept, against the twin each way (the loss history reads every
+    entry of S: u^T S u)."""
     X, y, w = _problem(700, d, seed=seed_of("edges", d, order), dtype=dtype, order=order)
-    kw = dict(fit_intercept=True, sample_weight=w, learning_rate=0.02, max_iter=60, tol=None)
+    kw = dict(fit_intercept=True, sample_weight=w if weighted else None, learning_rate=0.02, max_iter=60, tol=None)
     got = descend.fit(X, y, precompute=True, **kw)
     want = reference.fit(X, y, precompute=True, **kw)
     _assert_same_fit(got, want, 1e-12 if dtype == np.float64 else RTOL[np.dtype(dtype)])
@@ -140,6 +142,19 @@ def test_gram_path_is_bitwise_the_same_for_any_thread_count(threads):
     many = descend.fit(X, y, n_threads=threads, **kw)
     assert np.array_equal(one.coef, many.coef)
     assert np.array_equal(one.loss_history, many.loss_history)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_x_read_in_place_gives_the_bits_of_a_gathered_copy(threads):
+    """A float64 C-order X without weights and d a multiple of 8 is read
+    where it lies; its F-order copy is gathered into blocks. The same
+    products in the same order: the same bits, for any thread count."""
+    X, y, _ = _problem(5000, 64, seed=seed_of("in place"))
+    kw = dict(fit_intercept=True, precompute=True, max_iter=50, tol=None)
+    in_place = descend.fit(X, y, n_threads=threads, **kw)
+    gathered = descend.fit(np.asfortranarray(X), y, n_threads=1, **kw)
+    assert np.array_equal(in_place.coef, gathered.coef)
+    assert np.array_equal(in_place.loss_history, gathered.loss_history)
 
 
 @pytest.mark.parametrize("fmt", ["csr", "csc"])

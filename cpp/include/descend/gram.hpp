@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <type_traits>
 #include <vector>
 
 #include "config.hpp"
@@ -86,19 +87,42 @@ bool gram_pays(const Dataset<T>& data, index_t max_iter) {
 constexpr index_t max_slot_doubles = index_t{1} << 22;
 constexpr index_t gram_max_chunks = 64;
 
-// A block of rows as doubles, z_r = (x_r, 1, y_r, 0 padding) in Z and
-// w_r z_r in WZ (Z itself without weights), pp values a row.
+// Rows of z and of w z (the same memory without weights), `stride`
+// doubles apart.
+struct BlockRows {
+  const double* z;
+  const double* wz;
+  index_t stride;
+};
+
+// A block of rows as doubles, z_r = (x_r, 1, y_r, 0 padding), in two
+// parts: the features, columns [0, dx) (dx: d rounded up to 8), and the
+// tail from column dx on (the 1 and y where they lie past the features'
+// last 8-column tile). Gathered into Z, pp values a row, and w_r z_r into
+// WZ (Z itself without weights). A float64 row-major X without weights
+// whose d is a multiple of 8 is read where it lies instead: its rows are
+// the features as they are, and Z holds only the tail, 8 values a row
+// (the gather's copy cost ~15% of forming S at 2,000,000 x 64).
 template <class T>
 struct Blocks {
   const Dataset<T>& data;
-  index_t pp;
+  index_t pp, dx;
+  bool in_place;
   std::vector<double> Z, WZ;
 
-  Blocks(const Dataset<T>& data_, index_t pp_, index_t block)
-      : data(data_), pp(pp_), Z(static_cast<size_t>(block * pp_), 0.0) {
+  Blocks(const Dataset<T>& data_, index_t pp_, index_t dx_, index_t block)
+      : data(data_),
+        pp(pp_),
+        dx(dx_),
+        in_place(std::is_same<T, double>::value && data.X.layout == Layout::RowMajor && !data.has_weights() &&
+                 data.features() == dx_),
+        Z(static_cast<size_t>(block * (in_place ? 8 : pp_)), 0.0) {
     if (data.has_weights()) WZ.assign(Z.size(), 0.0);
   }
-  const double* weighted() const { return WZ.empty() ? Z.data() : WZ.data(); }
+
+  // The block's features and tail, as the last gather() left them.
+  BlockRows features() const { return features_; }
+  BlockRows tail() const { return tail_; }
 
   // Rows [first, first + rows) into the block; returns rows.
   index_t gather(index_t first, index_t rows) {
@@ -107,6 +131,16 @@ struct Blocks {
       const index_t following = std::max<index_t>(0, std::min(rows, data.rows() - first - rows));
       next_ = reinterpret_cast<const char*>(data.X.data + (first + rows) * d);
       next_lines_ = following * d * index_t(sizeof(T)) / 64;
+    }
+    if (in_place) {
+      for (index_t r = 0; r < rows; ++r) {
+        Z[static_cast<size_t>(8 * r)] = 1.0;
+        Z[static_cast<size_t>(8 * r + 1)] = double(data.y[first + r]);
+      }
+      const double* x = reinterpret_cast<const double*>(data.X.data) + first * d;
+      features_ = {x, x, d};
+      tail_ = {Z.data(), Z.data(), 8};
+      return rows;
     }
     for (index_t r = 0; r < rows; ++r) {
       const index_t i = first + r;
@@ -125,13 +159,17 @@ struct Blocks {
         for (index_t j = 0; j < d + 2; ++j) wz[j] = w * z[j];
       }
     }
+    const double* weighted = WZ.empty() ? Z.data() : WZ.data();
+    features_ = {Z.data(), weighted, pp};
+    tail_ = {Z.data() + dx, weighted + dx, pp};
     return rows;
   }
 
   // Share `part` of `parts` of the cache lines of a row-major X's block
   // after the last gathered one, prefetched: the tiles spread them over
-  // their work on this block, so the next gather reads from cache instead
-  // of waiting on memory (1 thread, 2,000,000 x 64: S 7% faster).
+  // their work on this block, so the next block's reads find them in
+  // cache instead of waiting on memory (1 thread, 2,000,000 x 64: S 7%
+  // faster).
   void prefetch_next(index_t part, index_t parts) const {
     const index_t share = (next_lines_ + parts - 1) / parts;
     for (index_t l = part * share; l < std::min(next_lines_, (part + 1) * share); ++l)
@@ -139,6 +177,7 @@ struct Blocks {
   }
 
  private:
+  BlockRows features_{}, tail_{};
   const char* next_ = nullptr;
   index_t next_lines_ = 0;
 };
@@ -197,14 +236,13 @@ struct Tiles {
   void add_row_tile(index_t i0, index_t j0, const Blocks<T>& b, index_t n_rows, double* out) const {
     simd::d8 s[rows];
     for (index_t a = 0; a < rows; ++a) s[a] = simd::zero();
-    const double* Z = b.Z.data();
-    const double* WZ = b.weighted();
+    const BlockRows f = b.features();
     // Unrolled: 1 in 4 of the tiles' issue slots went to the loop itself
     // (in L1, 136 to 126 ns a row of S at 64 features).
     DESCEND_UNROLL_2
     for (index_t r = 0; r < n_rows; ++r) {
-      const double* z = Z + r * pp + i0;
-      const simd::d8 v = simd::load(WZ + r * pp + j0);
+      const double* z = f.z + r * f.stride + i0;
+      const simd::d8 v = simd::load(f.wz + r * f.stride + j0);
       for (index_t a = 0; a < rows; ++a) s[a] += simd::splat(z[a]) * v;
     }
     for (index_t a = 0; a < rows; ++a) {
@@ -220,14 +258,20 @@ struct Tiles {
     simd::d8 s[2][B];
     for (auto& column : s)
       for (auto& v : column) v = simd::zero();
-    const double* Z = b.Z.data();
-    const double* WZ = b.weighted();
+    // S's rows i0 + 8 k from the features, or (at dx) from the tail.
+    const BlockRows f = b.features(), t = b.tail();
+    const double* z[B];
+    index_t stride[B];
+    for (int k = 0; k < B; ++k) {
+      const bool in_tail = i0 + 8 * k >= dx;
+      z[k] = in_tail ? t.z + (i0 + 8 * k - dx) : f.z + i0 + 8 * k;
+      stride[k] = in_tail ? t.stride : f.stride;
+    }
+    const double* wz = t.wz + (tail_first - dx);
     for (index_t r = 0; r < n_rows; ++r) {
-      const double* z = Z + r * pp + i0;
-      const double* wz = WZ + r * pp + tail_first;
       for (int c = 0; c < 2; ++c) {
-        const simd::d8 w = simd::splat(wz[c]);
-        for (int k = 0; k < B; ++k) s[c][k] += simd::load(z + 8 * k) * w;
+        const simd::d8 w = simd::splat(wz[r * t.stride + c]);
+        for (int k = 0; k < B; ++k) s[c][k] += simd::load(z[k] + r * stride[k]) * w;
       }
     }
     for (int c = 0; c < 2; ++c)
@@ -278,7 +322,7 @@ class GramMatrix {
         const index_t c1 = std::min(chunks, c0 + round);
         DESCEND_OMP(omp parallel for schedule(static) num_threads(n_threads) if (n_threads > 1))
         for (index_t c = c0; c < c1; ++c) {
-          Blocks<T> blocks(data, tiles.pp, block);
+          Blocks<T> blocks(data, tiles.pp, tiles.dx, block);
           add_chunk(c, blocks, [&](index_t rows) {
             for (index_t t = 0; t < tiles.count(); ++t) {
               blocks.prefetch_next(t, tiles.count());
@@ -289,7 +333,7 @@ class GramMatrix {
         if (poll) poll();
       }
     } else {
-      Blocks<T> blocks(data, tiles.pp, block);
+      Blocks<T> blocks(data, tiles.pp, tiles.dx, block);
       for (index_t c = 0; c < chunks; ++c)
         add_chunk(c, blocks, [&](index_t rows) {
           parallel_for(tiles.count(), n_threads, true, [&](index_t t) { tiles.add(t, blocks, rows, slot(c)); });
