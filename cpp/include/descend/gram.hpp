@@ -196,7 +196,7 @@ struct Blocks {
 struct Tiles {
   static constexpr index_t rows = simd::native_doubles >= 4 ? 4 : 2;
   index_t dx;                // columns in row tiles
-  index_t pp;                // S's side, padded: dx and 8 more (the 1, y and a tail tile's rows)
+  index_t pp;                // S's side d + 2, padded to whole tiles: dx, or dx + 8 with a tail
   index_t tail_first;        // the first tail column, the 1 or y
   index_t tail_count;        // tail columns: 0, 1 or 2
   index_t tail_blocks;       // 8-row blocks a tail column spans
@@ -204,7 +204,7 @@ struct Tiles {
 
   explicit Tiles(index_t d)
       : dx((d + 7) / 8 * 8),
-        pp(dx + 8),
+        pp((d + 2 + 7) / 8 * 8),
         tail_first(std::max(d, dx)),
         tail_count(std::max<index_t>(0, d + 2 - tail_first)),
         tail_blocks(tail_count > 0 ? (tail_first + tail_count + 7) / 8 : 0) {
