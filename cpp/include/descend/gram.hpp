@@ -290,9 +290,10 @@ class GramMatrix {
 
   // Dense X: the rows cut into chunks (their count a function of the
   // shape alone), each chunk's S summed into its own slot, the slots added
-  // in chunk order. In a chunk, the rows are gathered in blocks as doubles
-  // into Z (weighted into WZ) and every tile of S on or above the diagonal
-  // adds the block's products. Threads take whole chunks when there are
+  // in chunk order. In a chunk, the rows are taken in blocks (Blocks:
+  // gathered as doubles into Z, weighted into WZ, or read in place) and
+  // every tile of S on or above the diagonal adds the block's products.
+  // Threads take whole chunks when there are
   // enough of them, else the tiles of each block (a large d): an entry of
   // S adds the same products in the same order either way.
   template <class T>
@@ -300,7 +301,8 @@ class GramMatrix {
     const index_t n = data.rows();
     const Tiles tiles(data.features());
     // A block of Z (and WZ) stays in L1 while every tile passes over it:
-    // a block L2 holds made the tiles wait on L2 (~25% slower, W8).
+    // a block L2 holds made the tiles wait on L2 (~25% slower, W8). X read
+    // in place takes the same blocks, so either way S has the same bits.
     const index_t block = std::max<index_t>(16, (index_t{1} << 11) / tiles.pp);
     const index_t chunks = std::clamp<index_t>(
         std::min((n + block - 1) / block, max_slot_doubles / (tiles.pp * tiles.pp)), 1, gram_max_chunks);
