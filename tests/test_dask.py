@@ -510,6 +510,26 @@ def test_bad_values_in_one_block_fail_before_any_iteration(client, case, method)
     assert called == []
 
 
+@pytest.mark.parametrize("method", ["batch", "sgd"])
+def test_a_start_whose_objective_is_not_finite_is_not_blamed_on_the_learning_rate(client, method):
+    """y = 1e200 squares past the double range at the start point: no step
+    size is to blame (an sgd epoch's check is a mean over its updates, so
+    descend.dask takes the start's objective on this error path)."""
+    X, y, _ = problem("squared", seed_of("start not finite", method))
+    with pytest.raises(descend.DivergenceError, match="not finite at the start") as info:
+        descend.dask.fit(dask_of(X), dask_of(np.full_like(y, 1e200)), method=method, learning_rate=0.01,
+                         max_iter=3)
+    assert "learning_rate" not in str(info.value)
+
+
+@pytest.mark.parametrize("method", ["batch", "sgd"])
+def test_an_auto_learning_rate_that_underflows_is_refused(client, method):
+    """X of 1e300: L overflows and 1/L would be a step of zero."""
+    X, y, _ = problem("squared", seed_of("auto underflows", method))
+    with pytest.raises(ValueError, match="learning_rate='auto' takes steps of 1/L.*overflows"):
+        descend.dask.fit(dask_of(X * 1e300), dask_of(y), method=method, learning_rate="auto", max_iter=3)
+
+
 @pytest.mark.parametrize("loss", ["squared", "softmax"])
 def test_no_workers_is_an_error_quickly(loss):
     X, y, _ = problem(loss, seed_of("no workers", loss))

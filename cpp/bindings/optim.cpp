@@ -160,6 +160,8 @@ void register_optim(py::module_& m) {
       },
       py::arg("unit"), py::arg("at"), py::arg("objective"), py::arg("start"), py::arg("learning_rate"),
       py::arg("rule_arg"), py::arg("rule_name"), "The DivergenceError message.");
+  m.def("start_not_finite_message", &start_not_finite_message, py::arg("objective"),
+        "The DivergenceError message when the objective at the start point is not finite.");
 }
 
 }  // namespace descend::bindings

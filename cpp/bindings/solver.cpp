@@ -287,6 +287,12 @@ void register_solver(py::module_& m) {
       },
       py::arg("X"), py::arg("y"), py::arg("sample_weight"),
       "L, the 'auto' learning rate's Lipschitz bound (1/L), of this data under fit's options.");
+  m.def(
+      "inverse_lipschitz", [](double L, const std::string& learning_rate) {
+        return detail::inverse_lipschitz(L, learning_rate.c_str());
+      },
+      py::arg("L"), py::arg("learning_rate") = "auto",
+      "The step 1/L of learning_rate='auto' (1 where L = 0); ValueError where L overflows.");
   m.def("fit_defaults", &fit_defaults, "{option: default} of descend::FitOptions, by descend.fit's names.");
   m.def("gradient_descent", &gradient_descent, py::arg("X"), py::arg("y"), py::arg("theta"),
         py::arg("learning_rate"), py::arg("num_iterations"),

@@ -342,10 +342,11 @@ def _batch(cluster: _Cluster, n: int, d: int, coef, intercept, options: dict, pr
 def _mixing(cluster: _Cluster, coef, intercept, options: dict, progress) -> dict:
     if options["learning_rate"] == "auto":
         bound = max(cluster.each("lipschitz", options))
-        options = dict(options, learning_rate=1.0 / bound if bound > 0 else 1.0)
+        options = dict(options, learning_rate=_core.inverse_lipschitz(bound))
     monitor = _core.StoppingMonitor(max_iter=options["max_iter"], tol=options["tol"],
                                     n_iter_no_change=options["n_iter_no_change"], gtol=options["gtol"])
     flat, history, rates = coef.reshape(-1), [], []
+    start = np.concatenate([flat, intercept])
     status, norm = "max_iter", float("nan")
     for epoch in range(options["max_iter"]):
         blocks = cluster.call("epoch", flat.copy(), intercept.copy(), options)
@@ -362,6 +363,13 @@ def _mixing(cluster: _Cluster, coef, intercept, options: dict, progress) -> dict
         if status == "diverged":
             from ._core import DivergenceError
 
+            # An epoch's objective is a mean over its updates: a first one
+            # that diverged may have started where the objective is already
+            # not finite, which no learning rate is to blame for.
+            if epoch == 0:
+                at_start = sum(value for _, value, _ in cluster.call("sums", start, False))
+                if not np.isfinite(at_start):
+                    raise DivergenceError(_core.start_not_finite_message(at_start))
             lr = options["learning_rate"]
             eta0 = lr if isinstance(lr, float) else lr[1]["eta0"]
             raise DivergenceError(_core.divergence_message("epoch", epoch, objective, monitor.start, eta0,

@@ -220,19 +220,21 @@ class Rule:
             self.s0 = h["momentum"] * self.s0 + g
             direction = g + h["momentum"] * self.s0 if name == "nesterov" else self.s0
             return p - lr * direction
+        # The adaptive rules' direction first, the rate last (as the core:
+        # lr * g alone can overflow where the update does not).
         if name == "adagrad":
             self.s0 = self.s0 + g * g
-            return p - lr * g / (np.sqrt(self.s0) + h["epsilon"])
+            return p - lr * (g / (np.sqrt(self.s0) + h["epsilon"]))
         if name == "rmsprop":
             self.s0 = h["rho"] * self.s0 + (1 - h["rho"]) * g * g
-            return p - lr * g / (np.sqrt(self.s0) + h["epsilon"])
+            return p - lr * (g / (np.sqrt(self.s0) + h["epsilon"]))
         if name == "adamw":
             p = p * (1 - lr * h["weight_decay"])
         b1, b2 = h["beta_1"], h["beta_2"]
         self.s0 = b1 * self.s0 + (1 - b1) * g
         self.s1 = b2 * self.s1 + (1 - b2) * g * g
-        m_hat_step = lr / (1 - b1**t)
-        return p - m_hat_step * self.s0 / (np.sqrt(self.s1) / np.sqrt(1 - b2**t) + h["epsilon"])
+        direction = self.s0 / (np.sqrt(self.s1) / np.sqrt(1 - b2**t) + h["epsilon"])
+        return p - lr * ((1 / (1 - b1**t)) * direction)
 
 
 # ---------------------------------------------------------------- schedules
@@ -311,12 +313,13 @@ def auto_learning_rate(X, loss, method, fit_intercept, l2, sample_weight=None):
     n = X.shape[0]
     Z = np.column_stack([X, np.ones(n)]) if fit_intercept else X
     w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, np.float64)
-    if method == "batch":
-        h = np.linalg.eigvalsh(Z.T @ (w[:, None] * Z) / n).max()
-    else:
-        h = np.max(w * np.sum(Z * Z, axis=1))
-    L = CURVATURE[loss] * h + l2
-    return 1.0 / L if L > 0 else 1.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        if method == "batch":
+            H = Z.T @ (w[:, None] * Z) / n
+            h = np.linalg.eigvalsh(H).max() if np.isfinite(H).all() else np.inf
+        else:
+            h = np.max(w * np.sum(Z * Z, axis=1))
+    return _inverse_lipschitz(CURVATURE[loss] * h + l2)
 
 
 # ---------------------------------------------------------------- tuning-free batch rules
@@ -397,8 +400,32 @@ class Scaling:
         return 1.0 if self.columns is None or len(self.columns) < 2 else float(self.columns[:-1].max())
 
 
-def _inverse_lipschitz(L):
+def _inverse_lipschitz(L, learning_rate="auto"):
+    """1/L; 1 where L = 0 or 1/L overflows; an L that overflows is an error
+    (its 1/L would be a step of zero)."""
+    if np.isinf(L):
+        raise ValueError(f"learning_rate='{learning_rate}' takes steps of 1/L, and L, the gradient's Lipschitz "
+                         "bound, overflows for this X (its squared values are past the double range): scale X, "
+                         "or pass a learning_rate number")
     return 1.0 / L if L > 0 and np.isfinite(1.0 / L) else 1.0
+
+
+def l2_norm(v, weights=None):
+    """sqrt(sum_j w_j v_j^2). Where the squares overflow though the norm is
+    finite (a gradient near 1e300), v is divided by its largest weighted
+    magnitude first, as BLAS nrm2 scales (and as the core does)."""
+    v = np.asarray(v, np.float64)
+    w = np.ones_like(v) if weights is None else np.asarray(weights, np.float64)
+    with np.errstate(over="ignore"):
+        s = np.sum(w * (v * v))
+    if not np.isinf(s):
+        return float(np.sqrt(s))
+    with np.errstate(over="ignore", invalid="ignore"):
+        m = np.max(np.sqrt(w) * np.abs(v))
+    if not np.isfinite(m) or m == 0:
+        return float("inf")
+    u = v / m
+    return float(m * np.sqrt(np.sum(w * (u * u))))
 
 
 def prox_step(y, g, lr, p, n_coef, l1):
@@ -558,7 +585,7 @@ def fit(
     if bb:
         diag = scaling.diagonal if fit_intercept else scaling.diagonal[:-1]
         cols = 1.0 if not scaled else (scaling.columns if fit_intercept else scaling.columns[:-1])
-        learning_rate = _inverse_lipschitz(CURVATURE[loss] * np.sum(diag * cols) + l2 * scaling.max_p())
+        learning_rate = _inverse_lipschitz(CURVATURE[loss] * np.sum(diag * cols) + l2 * scaling.max_p(), "bb")
     elif learning_rate == "auto" and scaled:
         h = np.linalg.eigvalsh(scaling.hessian(X, w, fit_intercept)).max()
         learning_rate = _inverse_lipschitz(CURVATURE[loss] * h + l2 * scaling.max_p())
@@ -627,12 +654,11 @@ def fit(
             u, gu = in_u(g, gb)
             if l1 > 0:
                 step = u - prox_step(u, gu, step_lr, P, coef.size, l1)
-                return float(np.sqrt(np.sum(step * step / (step_lr * step_lr * P))))
-            return float(np.sqrt(np.sum(P * gu * gu)))
+                return l2_norm(step, 1.0 / (step_lr * step_lr * P))
+            return l2_norm(gu, P)
         if l1 > 0:  # the proximal-gradient step that gtol measures
             g = (coef - soft_threshold(coef - step_lr * g, step_lr * l1)) / step_lr
-        v = learnt(g, gb)
-        return float(np.sqrt(v @ v))
+        return l2_norm(learnt(g, gb))
 
     history, lr_history, norm = [], [], float("nan")
     J0 = None  # the first check's objective, the divergence test's reference
@@ -679,8 +705,7 @@ def fit(
                     batch_objectives.append(Jb)
                     update(g, gb, lrs.at(rule.t))
                 J = float(np.mean(batch_objectives))
-                v = learnt(g, gb)
-                norm = float(np.sqrt(v @ v))
+                norm = l2_norm(learnt(g, gb))
             history.append(J)
             lr_history.append(lr)
             J0 = J if J0 is None else J0

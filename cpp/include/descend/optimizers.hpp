@@ -104,7 +104,10 @@ void apply_step(const Rule& rule, const StepBuffers<T, G>& b, double lr, long lo
 // Each rule's prepare<C>(lr, t) folds the per-step constants (bias
 // corrections, decay factors) once, in double, rounds them to C and
 // returns the elementwise update f(p, g, s0, s1) over C, applied to every
-// parameter.
+// parameter. The adaptive rules form their direction first (g / (sqrt(s)
+// + epsilon), a few units at most) and scale it by the rate last: lr g, or
+// Adam's lr / (1 - beta_1^t), can overflow C (lr = 1e300 in double, 1e38
+// in float32) where the update itself does not, and inf * 0 is NaN.
 
 /// gd: p <- p - lr g.
 struct GD {
@@ -170,7 +173,7 @@ struct Adagrad {
   template <class C> auto prepare(double lr, long long) const {
     return [lr = C(lr), eps = C(epsilon)](C& p, C g, C& s, C&) {
       s += g * g;
-      p -= lr * g / (std::sqrt(s) + eps);
+      p -= lr * (g / (std::sqrt(s) + eps));
     };
   }
 };
@@ -193,13 +196,13 @@ struct RMSprop {
   template <class C> auto prepare(double lr, long long) const {
     return [lr = C(lr), rho = C(rho), rho_c = C(1.0 - rho), eps = C(epsilon)](C& p, C g, C& v, C&) {
       v = rho * v + rho_c * g * g;
-      p -= lr * g / (std::sqrt(v) + eps);
+      p -= lr * (g / (std::sqrt(v) + eps));
     };
   }
 };
 
 /// adam: m <- b1 m + (1 - b1) g; v <- b2 v + (1 - b2) g^2;
-/// p <- p - (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + epsilon).
+/// p <- p - lr ((1 / (1 - b1^t)) (m / (sqrt(v) / sqrt(1 - b2^t) + epsilon))).
 struct Adam {
   static constexpr const char* name = "adam";
   static constexpr double default_lr = 1e-3;
@@ -218,13 +221,13 @@ struct Adam {
     detail::check_positive(epsilon, "epsilon");
   }
   template <class C> auto prepare(double lr, long long t) const {
-    const C step = C(lr / (1.0 - std::pow(beta_1, double(t))));
+    const C rate = C(lr), inv_c1 = C(1.0 / (1.0 - std::pow(beta_1, double(t))));
     const C root_c2 = C(std::sqrt(1.0 - std::pow(beta_2, double(t))));
     return [=, b1 = C(beta_1), b1_c = C(1.0 - beta_1), b2 = C(beta_2), b2_c = C(1.0 - beta_2),
             eps = C(epsilon)](C& p, C g, C& m, C& v) {
       m = b1 * m + b1_c * g;
       v = b2 * v + b2_c * g * g;
-      p -= step * m / (std::sqrt(v) / root_c2 + eps);
+      p -= rate * (inv_c1 * (m / (std::sqrt(v) / root_c2 + eps)));
     };
   }
 };

@@ -24,6 +24,7 @@
 #include "gather.hpp"
 #include "gram.hpp"
 #include "gradient.hpp"
+#include "norm.hpp"
 #include "optimizers.hpp"
 #include "penalties.hpp"
 #include "precondition.hpp"
@@ -305,12 +306,10 @@ struct RunState {
   // the scaled coordinates.
   double grad_norm() const {
     const double* g = step_grad();
-    double s = 0.0;
-    for (index_t j = 0; j < n_params; ++j) {
-      const double g2 = g[j] * g[j];
-      s += scale.empty() ? g2 : scale[static_cast<size_t>(j)] * g2;
-    }
-    return std::sqrt(s);
+    return norm_of(n_params, [&](index_t j, double m) {
+      const double v = g[j] / m, v2 = v * v;
+      return scale.empty() ? v2 : scale[static_cast<size_t>(j)] * v2;
+    });
   }
 
   // ||G||_2 of the proximal-gradient step G = (theta - prox(theta - lr g)) / lr,
@@ -319,30 +318,27 @@ struct RunState {
   double step_norm(double lr) const {
     if (!(opt.l1 > 0)) return grad_norm();
     if (!scale.empty()) return scaled_step_norm(lr);
-    double s = 0.0;
-    for (index_t j = 0; j < n_params; ++j) {
+    return norm_of(n_params, [&](index_t j, double m) {
       double gj = grad[static_cast<size_t>(j)];
       if (j < n_coef) {
         const double t = double(theta[static_cast<size_t>(j)]);
         const double z = t - lr * gj;
         gj = (t - shrink(z, lr * opt.l1)) / lr;
       }
-      s += gj * gj;
-    }
-    return std::sqrt(s);
+      const double v = gj / m;
+      return v * v;
+    });
   }
 
   // step_norm in the scaled coordinates: ||D (u - prox(u - lr P g_u)) / lr||_2
   // (the coefficients, which l1 reads, are the same in u and theta).
   double scaled_step_norm(double lr) const {
     const double* g = step_grad();
-    double s = 0.0;
-    for (index_t j = 0; j < n_params; ++j) {
+    return norm_of(n_params, [&](index_t j, double m) {
       const double t = double(theta[static_cast<size_t>(j)]), p = scale[static_cast<size_t>(j)];
-      const double step = j < n_coef ? t - prox_step(t, g[j], lr, p, true, opt.l1) : lr * p * g[j];
-      s += step * step / (lr * lr * p);
-    }
-    return std::sqrt(s);
+      const double step = (j < n_coef ? t - prox_step(t, g[j], lr, p, true, opt.l1) : lr * p * g[j]) / m;
+      return step * step / (lr * lr * p);
+    });
   }
 
   // What the observer sees: the parameters the run would return now.
@@ -732,12 +728,23 @@ Status run_method(RunState<T>& st, StoppingMonitor& monitor, FitReport& report, 
 }
 
 // The DivergenceError of a run that diverged at its last check and is not
-// restarted.
+// restarted; coef and intercept still hold the start point. A divergence
+// at the first check may be the start's own: batch's first check is the
+// start's objective, and an epoch's (a mean over its updates) is not, so
+// sgd and minibatch take a pass at the start point on this path (one that
+// is not finite is no learning rate's fault).
 template <class T>
-DivergenceError divergence_error(const RunState<T>& st, const StoppingMonitor& monitor, const FitReport& report) {
+DivergenceError divergence_error(RunState<T>& st, const StoppingMonitor& monitor, const FitReport& report,
+                                 const T* coef, const T* intercept) {
   const index_t at = index_t(report.loss_history.size()) - 1;
-  const bool at_start = st.opt.method == Method::Batch && at == 0 && report.retries == 0;
-  std::string text = at_start ? start_not_finite_message(report.loss_history.back())
+  double start = report.loss_history.back();
+  if (at == 0 && report.retries == 0 && st.opt.method != Method::Batch) {
+    std::copy(coef, coef + st.n_coef, st.theta.begin());
+    std::copy(intercept, intercept + st.layout.outputs, st.theta.begin() + st.n_coef);
+    start = st.objective_now();
+  }
+  const bool at_start = at == 0 && report.retries == 0 && !std::isfinite(start);
+  std::string text = at_start ? start_not_finite_message(start)
                               : divergence_message(run_unit(st.opt.method, false), at, report.loss_history.back(),
                                                    monitor.start(), st.lr.schedule().eta0, "optimizer",
                                                    optimizer_name(st.opt.optimizer));
@@ -791,7 +798,7 @@ FitReport solve(RunState<T>& st, T* coef, T* intercept, const Observer<T>* obser
     if (status != Status::Diverged && !last_update) break;
     if (opt.on_divergence != OnDivergence::Retry || !std::isfinite(st.restart_objective) ||
         report.retries == max_divergence_retries)
-      throw last_update ? last_update_error(st, report) : divergence_error(st, monitor, report);
+      throw last_update ? last_update_error(st, report) : divergence_error(st, monitor, report, coef, intercept);
     ++report.retries;
     const auto keep = static_cast<size_t>(st.restart());
     report.loss_history.resize(keep);

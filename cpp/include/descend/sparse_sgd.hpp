@@ -32,6 +32,7 @@
 #include "buffer.hpp"
 #include "dataset.hpp"
 #include "losses.hpp"
+#include "norm.hpp"
 #include "penalties.hpp"
 
 namespace descend::detail {
@@ -314,14 +315,12 @@ class LazySparseGD {
   // ||g||_2 of this step's gradient: (1/m) sum a_i x_i + l2 theta over the
   // coefficients (every coordinate is current), then the intercepts.
   double gradient_norm(double inv_m) const {
-    double s = 0.0;
-    for (index_t j = 0; j < d_ * k_; ++j) {
-      const double g = gs_[j] * inv_m + (l2_ != 0.0 ? l2_ * s_ * v_[j] : 0.0);
-      s += g * g;
-    }
-    if (fit_intercept_)
-      for (index_t c = 0; c < k_; ++c) s += (gb_[c] * inv_m) * (gb_[c] * inv_m);
-    return std::sqrt(s);
+    const index_t coefs = d_ * k_;
+    return norm_of(coefs + (fit_intercept_ ? k_ : 0), [&](index_t j, double m) {
+      const double g = j < coefs ? gs_[j] * inv_m + (l2_ != 0.0 ? l2_ * s_ * v_[j] : 0.0) : gb_[j - coefs] * inv_m;
+      const double v = g / m;
+      return v * v;
+    });
   }
 
   void update(double lr, double inv_m) {

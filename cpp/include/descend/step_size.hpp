@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "gradient.hpp"
@@ -100,6 +101,10 @@ double lanczos_lambda_max(index_t d, index_t rows, bool with_intercept, Sums&& s
     sums(qt.data(), w.data());
     for (double& x : w) x /= double(rows);
     if (!with_intercept) w[m - 1] = 0.0;
+    // H q past the double range (X near 1e300): so is lambda_max, as far
+    // as any bound from these sums goes.
+    for (const double x : w)
+      if (!std::isfinite(x)) return std::numeric_limits<double>::infinity();
     alpha.push_back(dot(q, w));
     for (int pass = 0; pass < 2; ++pass)  // twice is enough (Kahan: "twice is enough")
       for (const auto& b : basis) {
@@ -177,8 +182,16 @@ inline double lipschitz_from(double c, double h, double l2, const std::vector<do
 }
 
 /// The step 1/L, or 1 when L = 0 (every gradient is zero: X = 0, no
-/// intercept, no l2) or 1/L overflows.
-inline double inverse_lipschitz(double L) { return L > 0 && std::isfinite(1.0 / L) ? 1.0 / L : 1.0; }
+/// intercept, no l2) or 1/L overflows. An L that overflows (X's values
+/// near 1e300: their squares are past the double range) is an error naming
+/// the rule: its 1/L would be a step of zero, a fit that learns nothing.
+inline double inverse_lipschitz(double L, const char* learning_rate = "auto") {
+  if (std::isinf(L))
+    detail::invalid("learning_rate='", learning_rate, "' takes steps of 1/L, and L, the gradient's Lipschitz "
+                    "bound, overflows for this X (its squared values are past the double range): scale X, "
+                    "or pass a learning_rate number");
+  return L > 0 && std::isfinite(1.0 / L) ? 1.0 / L : 1.0;
+}
 
 // h of L = c h + l2 for the rows an update reads: batch's all of them
 // (the largest eigenvalue of the (scaled) Gram matrix, by Lanczos), an
@@ -208,7 +221,7 @@ inline double bb_first_step(const LossSpec& loss, const Scaling& scaling, bool w
   double trace = 0.0;
   for (size_t j = 0; j + (with_intercept ? 0 : 1) < diag.size(); ++j)
     trace += diag[j] * (scaling.columns.empty() ? 1.0 : scaling.columns[j]);
-  return inverse_lipschitz(lipschitz_from(c, trace, l2, scaling.columns));
+  return inverse_lipschitz(lipschitz_from(c, trace, l2, scaling.columns), "bb");
 }
 
 }  // namespace detail
