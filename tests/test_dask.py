@@ -522,6 +522,16 @@ def test_a_start_whose_objective_is_not_finite_is_not_blamed_on_the_learning_rat
     assert "learning_rate" not in str(info.value)
 
 
+def test_a_first_epoch_that_diverges_says_where_it_started(client):
+    """logistic sgd on x = 1e300: the first step overflows the predictions,
+    from a start whose objective is log 2; the message gives that, not the
+    epoch's NaN mean (parameter mixing takes the start's objective)."""
+    n = sum(CHUNKS)
+    with pytest.raises(descend.DivergenceError, match=r"it started at 0\.693147.*try a smaller learning_rate"):
+        descend.dask.fit(dask_of(np.full((n, 1), 1e300)), dask_of(np.zeros(n)), loss="logistic", method="sgd",
+                         max_iter=2)
+
+
 @pytest.mark.parametrize("method", ["batch", "sgd"])
 def test_an_auto_learning_rate_that_underflows_is_refused(client, method):
     """X of 1e300: L overflows and 1/L would be a step of zero."""

@@ -1457,6 +1457,14 @@ def test_load_model_files(file):
 # them pass, and then the xfail mark and the property's exception go.
 
 
+def test_grad_norm_with_a_preconditioner_entry_that_underflows_is_finite():
+    """A column of 1e300: its P_j underflows to 0 and g_j^2 overflows; the
+    term is zero, not 0 * inf = NaN (found by the long profile)."""
+    res = descend.fit(np.array([[1e300]]), np.array([0.0]), loss="logistic", max_iter=1, precondition="auto")
+    assert np.isfinite(res.grad_norm)
+    assert reference.l2_norm([5e299, 0.5], [0.0, 1.0]) == 0.5
+
+
 @pytest.mark.parametrize("method", ["batch", "sgd"])
 @pytest.mark.parametrize("sparse", [False, True])
 def test_grad_norm_of_a_finite_gradient_is_finite(method, sparse):
@@ -1515,9 +1523,19 @@ def test_sgd_start_that_overflows_is_not_blamed_on_the_learning_rate(method, spa
 
 @pytest.mark.parametrize("method", ["sgd", "minibatch"])
 def test_sgd_that_diverges_from_a_finite_start_still_names_the_learning_rate(method):
+    """The step of 1e200 overflows the first epoch; the start's objective,
+    the mean of (0 - 1)^2, is 1."""
     X, y = np.random.default_rng(3).standard_normal((40, 3)), np.ones(40)
-    with pytest.raises(DivergenceError, match="diverged at epoch 0.*try a smaller learning_rate"):
+    with pytest.raises(DivergenceError, match=r"diverged at epoch 0 .*it started at 1\).*try a smaller learning_rate"):
         descend.fit(X, y, method=method, learning_rate=1e200, max_iter=3)
+
+
+def test_a_first_epoch_that_diverges_says_where_it_started():
+    """logistic sgd on x = 1e300: the first step overflows the predictions
+    (NaN), from a start whose objective is log 2. The message gives the
+    start's objective, not the epoch's NaN mean (found by the long profile)."""
+    with pytest.raises(DivergenceError, match=r"it started at 0\.693147.*try a smaller learning_rate"):
+        descend.fit(np.full((39, 1), 1e300), np.zeros(39), loss="logistic", method="sgd", max_iter=1)
 
 
 @pytest.mark.xfail(strict=True, reason="core: an optim step whose update overflows the parameter's dtype writes "

@@ -209,8 +209,7 @@ class PyEpochRunner {
           using T = typename std::decay_t<decltype(runner)>::value_type;
           const Span<T> c = mutable_view<T>(coef, "coef");
           const Span<T> b = mutable_view<T>(intercept, "intercept");
-          const index_t k = runner->options().loss.outputs();
-          if (b.size != k) throw py::value_error("intercept must have k entries");
+          check_sizes(*runner, c.size, b.size);
           double objective, grad_norm;
           {
             // The epoch is C++ over buffers this object and the caller keep alive.
@@ -222,8 +221,28 @@ class PyEpochRunner {
         runner_);
   }
 
+  // The objective over the block at coef and intercept.
+  double objective(const py::array& coef, const py::array& intercept) {
+    return std::visit(
+        [&](auto& runner) {
+          using T = typename std::decay_t<decltype(runner)>::value_type;
+          const Span<const T> c = vector_view<T>(coef, "coef");
+          const Span<const T> b = vector_view<T>(intercept, "intercept");
+          check_sizes(*runner, c.size, b.size);
+          py::gil_scoped_release release;  // a pass over the block: pure C++
+          return runner->objective(c.data, b.data);
+        },
+        runner_);
+  }
+
   double learning_rate() const {
     return std::visit([](const auto& r) { return r->options().learning_rate.eta0; }, runner_);
+  }
+
+  template <class Runner>
+  static void check_sizes(const Runner& runner, index_t coef_size, index_t intercept_size) {
+    if (coef_size != runner.coef_size() || intercept_size != runner.options().loss.outputs())
+      throw py::value_error("coef and intercept must have d k and k entries");
   }
 
   double learning_rate_now() const {
@@ -262,6 +281,8 @@ void register_solver(py::module_& m) {
       .def(py::init<const py::object&, const py::object&, const py::object&, const py::kwargs&>(), py::arg("X"),
            py::arg("y"), py::arg("sample_weight"),
            "descend::EpochRunner over (X, y, sample_weight) with fit's options (method sgd or minibatch).")
+      .def("objective", &PyEpochRunner::objective, py::arg("coef"), py::arg("intercept"),
+           "The objective over the block at (coef, intercept): one pass.")
       .def("epoch", &PyEpochRunner::epoch, py::arg("coef"), py::arg("intercept"),
            "One epoch from coef (flat) and intercept, in place; returns (objective, grad_norm).")
       .def_property_readonly("learning_rate", &PyEpochRunner::learning_rate)

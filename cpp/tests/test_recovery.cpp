@@ -3,7 +3,8 @@
 // loss_history; learning_rate_history for a pure schedule; a retried fit
 // against the plain fit from its restart point at a tenth of the rate
 // (the same arithmetic, so bit for bit); six divergences throw; sparse X
-// (the lazy sgd path) against dense X; the checks and their messages.
+// (the lazy sgd path) against dense X; the checks and their messages;
+// values at the double range's edge.
 #include <descend/descend.hpp>
 
 #include <algorithm>
@@ -336,6 +337,53 @@ void checks_and_messages() {
   CHECK(descend::FitOptions{}.on_divergence == OnDivergence::Raise);
 }
 
+// Values at the double range's edge (RELIABILITY.md's C1, C3, C5, C6).
+void overflow_edges() {
+  using descend::detail::inverse_lipschitz;
+  using descend::detail::norm_of;
+  // A norm is the plain sum's where that is finite, and scaled where the
+  // squares overflow though the norm does not.
+  auto norm = [](const std::vector<double>& v) {
+    return norm_of(index_t(v.size()), [&](index_t j, double m) {
+      const double x = v[static_cast<size_t>(j)] / m;
+      return x * x;
+    });
+  };
+  CHECK(norm({3.0, 4.0}) == 5.0);
+  CHECK(near(norm({3e300, 4e300}), 5e300, 1e-15));
+  CHECK(near(norm({5e299, 0.5}), 5e299, 1e-15));
+  CHECK(std::isinf(norm({1.0, std::numeric_limits<double>::infinity()})));
+  CHECK(std::isnan(norm({1e300, std::numeric_limits<double>::quiet_NaN()})));
+  // An 'auto' (or 'bb') step of 1/L where L overflows is refused.
+  CHECK(inverse_lipschitz(4.0) == 0.25 && inverse_lipschitz(0.0) == 1.0);
+  CHECK(throws_with<std::invalid_argument>([] { inverse_lipschitz(std::numeric_limits<double>::infinity(), "bb"); },
+                                           "learning_rate='bb' takes steps of 1/L"));
+  const std::vector<double> huge_x{1e300, 2e300, 3e300}, ones{1.0, 1.0, 1.0}, huge_y{1e200, 1e200, 1e200};
+  const descend::Dataset<double> huge{{huge_x.data(), 3, 1, descend::Layout::RowMajor}, {ones.data(), 3}, {}};
+  for (const Method m : {Method::Batch, Method::SGD}) {
+    descend::FitOptions o;
+    o.method = m;
+    o.auto_learning_rate = true;
+    double coef = 0, intercept = 0;
+    CHECK(throws_with<std::invalid_argument>([&] { descend::fit(huge, &coef, &intercept, o); }, "overflows"));
+  }
+  // sgd from a start whose objective is not finite says so (its first
+  // check is a mean over the epoch's updates: the start takes a pass).
+  const descend::Dataset<double> far{{ones.data(), 3, 1, descend::Layout::RowMajor}, {huge_y.data(), 3}, {}};
+  descend::FitOptions o;
+  o.method = Method::SGD;
+  o.learning_rate = Schedule::constant(0.01);
+  double coef = 0, intercept = 0;
+  CHECK(throws_with<descend::DivergenceError>([&] { descend::fit(far, &coef, &intercept, o); },
+                                              "not finite at the start"));
+  // Adagrad at lr = 1e300: lr g overflows, the update (-lr) does not.
+  descend::Optimizer<double> adagrad(descend::Adagrad{}, 1, Schedule::constant(1e300));
+  double p = 0.0;
+  const double g = 1e10;
+  adagrad.step({&p, 1}, {&g, 1});
+  CHECK(near(p, -1e300, 1e-12));
+}
+
 }  // namespace
 
 int main() {
@@ -347,5 +395,6 @@ int main() {
   retry_scales_the_whole_schedule();
   sparse_lazy_sgd_equals_dense();
   checks_and_messages();
+  overflow_edges();
   return descend_test::finish();
 }

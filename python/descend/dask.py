@@ -133,6 +133,11 @@ class _Blocks:
             out.append((i, Xb.shape[0], c, b, objective, norm, lr))
         return out
 
+    def objective(self, coef, intercept):
+        """[(index, rows, objective over the block at (coef, intercept))]; after the first epoch."""
+        return [(i, Xb.shape[0], runner.objective(coef, intercept))
+                for i, Xb, runner in zip(self.indices, self.X, self.runners)]
+
     def _seeds(self, seed):
         # Block 0 takes the seed itself (one block is descend.fit exactly);
         # block i a SplitMix64-style mix of (seed, i).
@@ -346,7 +351,7 @@ def _mixing(cluster: _Cluster, coef, intercept, options: dict, progress) -> dict
     monitor = _core.StoppingMonitor(max_iter=options["max_iter"], tol=options["tol"],
                                     n_iter_no_change=options["n_iter_no_change"], gtol=options["gtol"])
     flat, history, rates = coef.reshape(-1), [], []
-    start = np.concatenate([flat, intercept])
+    start = flat.copy(), intercept.copy()
     status, norm = "max_iter", float("nan")
     for epoch in range(options["max_iter"]):
         blocks = cluster.call("epoch", flat.copy(), intercept.copy(), options)
@@ -363,16 +368,17 @@ def _mixing(cluster: _Cluster, coef, intercept, options: dict, progress) -> dict
         if status == "diverged":
             from ._core import DivergenceError
 
-            # An epoch's objective is a mean over its updates: a first one
-            # that diverged may have started where the objective is already
-            # not finite, which no learning rate is to blame for.
+            # An epoch's objective is a mean over its updates, not where it
+            # started: a first epoch that diverged takes the start's own
+            # (a start that is not finite is no learning rate's fault).
+            began = monitor.start
             if epoch == 0:
-                at_start = sum(value for _, value, _ in cluster.call("sums", start, False))
-                if not np.isfinite(at_start):
-                    raise DivergenceError(_core.start_not_finite_message(at_start))
+                began = float(sum(s * b[2] for s, b in zip(share, cluster.call("objective", *start))))
+                if not np.isfinite(began):
+                    raise DivergenceError(_core.start_not_finite_message(began))
             lr = options["learning_rate"]
             eta0 = lr if isinstance(lr, float) else lr[1]["eta0"]
-            raise DivergenceError(_core.divergence_message("epoch", epoch, objective, monitor.start, eta0,
+            raise DivergenceError(_core.divergence_message("epoch", epoch, objective, began, eta0,
                                                            "optimizer", options["optimizer"]))
         if status == "running" and progress is not None and progress(epoch + 1, objective, norm, flat.copy(),
                                                                      intercept.copy()):

@@ -416,6 +416,8 @@ def l2_norm(v, weights=None):
     magnitude first, as BLAS nrm2 scales (and as the core does)."""
     v = np.asarray(v, np.float64)
     w = np.ones_like(v) if weights is None else np.asarray(weights, np.float64)
+    used = w != 0  # a weight of zero adds zero, not 0 * inf
+    v, w = v[used], w[used]
     with np.errstate(over="ignore"):
         s = np.sum(w * (v * v))
     if not np.isinf(s):
@@ -654,7 +656,8 @@ def fit(
             u, gu = in_u(g, gb)
             if l1 > 0:
                 step = u - prox_step(u, gu, step_lr, P, coef.size, l1)
-                return l2_norm(step, 1.0 / (step_lr * step_lr * P))
+                with np.errstate(divide="ignore"):  # P_j = 0 (underflowed) adds zero
+                    return l2_norm(step, np.where(P == 0, 0.0, 1.0 / (step_lr * step_lr * P)))
             return l2_norm(gu, P)
         if l1 > 0:  # the proximal-gradient step that gtol measures
             g = (coef - soft_threshold(coef - step_lr * g, step_lr * l1)) / step_lr

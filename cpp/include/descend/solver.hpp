@@ -306,9 +306,13 @@ struct RunState {
   // the scaled coordinates.
   double grad_norm() const {
     const double* g = step_grad();
+    // A weight of zero (P_j underflowed: a column near 1e300) adds zero,
+    // not 0 * inf = NaN where g_j^2 overflows.
     return norm_of(n_params, [&](index_t j, double m) {
       const double v = g[j] / m, v2 = v * v;
-      return scale.empty() ? v2 : scale[static_cast<size_t>(j)] * v2;
+      if (scale.empty()) return v2;
+      const double p = scale[static_cast<size_t>(j)];
+      return p == 0.0 ? 0.0 : p * v2;
     });
   }
 
@@ -337,7 +341,7 @@ struct RunState {
     return norm_of(n_params, [&](index_t j, double m) {
       const double t = double(theta[static_cast<size_t>(j)]), p = scale[static_cast<size_t>(j)];
       const double step = (j < n_coef ? t - prox_step(t, g[j], lr, p, true, opt.l1) : lr * p * g[j]) / m;
-      return step * step / (lr * lr * p);
+      return p == 0.0 ? 0.0 : step * step / (lr * lr * p);
     });
   }
 
@@ -390,6 +394,14 @@ struct RunState {
   // formed too, and not used): an epoch's check is a mean along the way,
   // so the start's own objective takes a pass of its own.
   double objective_now() { return objective_grad(opt.loss, data, RowRange{0, data.rows()}); }
+
+  // objective_now() at coef ((d, k) row-major) and intercept (k), which
+  // theta becomes.
+  double objective_at(const T* coef, const T* intercept) {
+    std::copy(coef, coef + n_coef, theta.begin());
+    std::copy(intercept, intercept + layout.outputs, theta.begin() + n_coef);
+    return objective_now();
+  }
 
   // Back to the restart point as a fresh run with every step size divided
   // by 10: the update rule's state zero, the step count (the schedules'
@@ -729,25 +741,21 @@ Status run_method(RunState<T>& st, StoppingMonitor& monitor, FitReport& report, 
 
 // The DivergenceError of a run that diverged at its last check and is not
 // restarted; coef and intercept still hold the start point. A divergence
-// at the first check may be the start's own: batch's first check is the
-// start's objective, and an epoch's (a mean over its updates) is not, so
-// sgd and minibatch take a pass at the start point on this path (one that
-// is not finite is no learning rate's fault).
+// at the first check says where the run started: batch's first check is
+// the start's objective, and an epoch's (a mean over its updates) is not,
+// so sgd and minibatch take a pass at the start point on this path. A
+// start that is not finite is no learning rate's fault.
 template <class T>
 DivergenceError divergence_error(RunState<T>& st, const StoppingMonitor& monitor, const FitReport& report,
                                  const T* coef, const T* intercept) {
   const index_t at = index_t(report.loss_history.size()) - 1;
-  double start = report.loss_history.back();
-  if (at == 0 && report.retries == 0 && st.opt.method != Method::Batch) {
-    std::copy(coef, coef + st.n_coef, st.theta.begin());
-    std::copy(intercept, intercept + st.layout.outputs, st.theta.begin() + st.n_coef);
-    start = st.objective_now();
-  }
-  const bool at_start = at == 0 && report.retries == 0 && !std::isfinite(start);
-  std::string text = at_start ? start_not_finite_message(start)
-                              : divergence_message(run_unit(st.opt.method, false), at, report.loss_history.back(),
-                                                   monitor.start(), st.lr.schedule().eta0, "optimizer",
-                                                   optimizer_name(st.opt.optimizer));
+  const bool first = at == 0 && report.retries == 0;
+  double start = monitor.start();
+  if (first) start = st.opt.method == Method::Batch ? report.loss_history.back() : st.objective_at(coef, intercept);
+  std::string text = first && !std::isfinite(start)
+                         ? start_not_finite_message(start)
+                         : divergence_message(run_unit(st.opt.method, false), at, report.loss_history.back(), start,
+                                              st.lr.schedule().eta0, "optimizer", optimizer_name(st.opt.optimizer));
   if (st.opt.on_divergence == OnDivergence::Retry)
     text += std::isfinite(st.restart_objective)
                 ? retry_note(report.retries)
@@ -974,8 +982,15 @@ class EpochRunner {
     return objective;
   }
 
+  /// The objective over the rows at coef and intercept (one pass; the
+  /// next epoch starts from the parameters it is given, as always).
+  double objective(const T* coef, const T* intercept) { return st_->objective_at(coef, intercept); }
+
   /// The options in force (learning_rate="auto" resolved).
   const FitOptions& options() const { return opt_; }
+
+  /// coef's entries, d k.
+  index_t coef_size() const { return st_->n_coef; }
 
   /// The step size of the next epoch's first update.
   double learning_rate_now() const { return st_->lr_now(); }
