@@ -96,7 +96,8 @@ def test_every_supported_build_imports_and_runs_when_forced(isa):
     if isa not in _supported():
         pytest.skip(f"this CPU/OS does not run the {isa} build (cpu_supports() = {_supported()})")
     if not _installed(isa):
-        pytest.skip(f"the {isa} build is not installed (a DESCEND_DISPATCH=OFF or DESCEND_NATIVE=ON install builds the baseline only)")
+        pytest.skip(f"the {isa} build is not installed (a DESCEND_DISPATCH=OFF or DESCEND_NATIVE=ON install builds the "
+                    "baseline only; DESCEND_AVX512=OFF leaves out the AVX-512 build)")
     script = (
         "import sys, numpy as np, descend\n"
         "from descend import _core\n"
