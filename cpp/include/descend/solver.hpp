@@ -395,11 +395,15 @@ struct RunState {
   // so the start's own objective takes a pass of its own.
   double objective_now() { return objective_grad(opt.loss, data, RowRange{0, data.rows()}); }
 
-  // objective_now() at coef ((d, k) row-major) and intercept (k), which
-  // theta becomes.
-  double objective_at(const T* coef, const T* intercept) {
+  // theta becomes coef ((d, k) row-major) and intercept (k).
+  void set_theta(const T* coef, const T* intercept) {
     std::copy(coef, coef + n_coef, theta.begin());
     std::copy(intercept, intercept + layout.outputs, theta.begin() + n_coef);
+  }
+
+  // objective_now() at coef and intercept, which theta becomes.
+  double objective_at(const T* coef, const T* intercept) {
+    set_theta(coef, intercept);
     return objective_now();
   }
 
@@ -750,8 +754,8 @@ DivergenceError divergence_error(RunState<T>& st, const StoppingMonitor& monitor
                                  const T* coef, const T* intercept) {
   const index_t at = index_t(report.loss_history.size()) - 1;
   const bool first = at == 0 && report.retries == 0;
-  double start = monitor.start();
-  if (first) start = st.opt.method == Method::Batch ? report.loss_history.back() : st.objective_at(coef, intercept);
+  const double start =
+      first && st.opt.method != Method::Batch ? st.objective_at(coef, intercept) : monitor.start();
   std::string text = first && !std::isfinite(start)
                          ? start_not_finite_message(start)
                          : divergence_message(run_unit(st.opt.method, false), at, report.loss_history.back(), start,
@@ -973,8 +977,7 @@ class EpochRunner {
   /// back; returns the epoch's objective, *grad_norm its last gradient's norm.
   double epoch(T* coef, T* intercept, double* grad_norm) {
     detail::RunState<T>& st = *st_;
-    std::copy(coef, coef + st.n_coef, st.theta.begin());
-    std::copy(intercept, intercept + st.layout.outputs, st.theta.begin() + st.n_coef);
+    st.set_theta(coef, intercept);
     detail::validate_start(st.theta.data(), st.layout, "coef0", "intercept0");
     const double objective = run_(grad_norm);
     std::copy(st.theta.begin(), st.theta.begin() + st.n_coef, coef);
