@@ -128,16 +128,26 @@ inline void axpy(double* acc, double a, const T* x, index_t n) {
   for (index_t j = 0; j < n; ++j) acc[j] += a * double(x[j]);
 }
 
-// Rows per dot_rows call for T data: as many as keep every row's two
-// accumulators and coef's two in vector registers (16; 32 with AVX-512),
-// half of them at most. More spill to the stack on every element: on
-// AVX2, float64 dot products of 8 rows at once took 1.5x the time of 2 at
-// once. (Widening float rows to doubles once per group, for both passes,
-// was slower: 0.41 against 0.34 ms for 20,000 x 64 in cache on AVX2.)
+// Rows per dot_rows call for T data: 8 bytes of each feature across the
+// call's rows (one float64 row, two float32 rows), and never more than
+// keep every row's two accumulators and coef's two in half the vector
+// registers. A call walks its rows side by side, so each row is a stream
+// of loads of its own that jumps back every few blocks: streamed from
+// memory or L3, R such streams are read slower as R grows, whatever the
+// vector width (a plain sum over 2,000,000 x 64 float64 rows, R rows side
+// by side, on Zen 4: 18-21 ns a row for R = 1 or 2, 30-45 for R = 8).
+// With the bound from registers alone the AVX-512 build (32 registers,
+// one per d8) walked 8 rows and streamed W1 at 2.4x the read floor, the
+// AVX2 build (two registers per d8) 2 rows at 1.2x; one float64 row at a
+// time is 1.1-1.2x under every build (RESULTS.md, "Rows side by side").
+// Two float32 rows keep the reduction of a row's short f8 lanes from
+// being the chain that a call waits on. (Widening float rows to doubles
+// once per group, for both passes, was slower: 0.41 against 0.34 ms for
+// 20,000 x 64 in cache on AVX2.)
 constexpr int vector_registers = simd::native_doubles == 8 ? 32 : 16;
 template <class T>
-constexpr int dot_group_size =
-    std::max(1, std::min(8, (vector_registers / 2) / (2 * simd::registers_of<dot_lanes<T>>)));
+constexpr int dot_group_size = std::max(
+    1, std::min(8 / int(sizeof(T)), (vector_registers / 2) / (2 * simd::registers_of<dot_lanes<T>>)));
 
 // Rows per axpy_rows call: their factors (a d8 each) and the sum in
 // registers, half of them at most.
@@ -198,19 +208,15 @@ inline void prefetch_row(const Dataset<T>& data, index_t i) {
   for (index_t b = 0; b < index_t(data.features() * sizeof(T)); b += 64) DESCEND_PREFETCH(a + b);
 }
 
-// Rows per group of the row-major kernel: dot_group_size, so a group's
-// dot products and gradient each run as one pass over coef and over g
-// (on AVX2, groups of 8 rows cut into passes of 2 took 1.15x the time for
-// float64 squared loss); 8 for a loss with a costly eval (logistic's exp
-// and log1p, vmath.hpp), whose loop over the group's rows then fills whole
-// vectors (twice as fast on AVX2 as groups of 2). The sums do not depend
-// on it: each row's dot product has its own lanes, and the gradient and
-// the loss add the rows in row order.
-template <class T, class Loss, class = void>
-constexpr int row_group_size = dot_group_size<T>;
-template <class T, class Loss>
-constexpr int row_group_size<T, Loss, std::void_t<decltype(Loss::costly_eval)>> =
-    Loss::costly_eval ? 8 : dot_group_size<T>;
+// Rows per group of the row-major kernel: 8, whatever the loss, cut into
+// dot_rows calls of dot_group_size rows and axpy_rows calls of
+// axpy_group_size rows. The group's loss loop then fills whole vectors
+// (logistic's exp and log1p, vmath.hpp: twice as fast on AVX2 as groups
+// of 2), and g is loaded and stored once per axpy call instead of once per
+// row (rows in cache, one float64 row a dot call: 16 against 21 ns a row
+// on Zen 4). The sums do not depend on it: each row's dot product has its
+// own lanes, and the gradient and the loss add the rows in row order.
+constexpr int row_group_size = 8;
 
 // chunk_row_major for rows of D < simd::width features: the same
 // arithmetic as row_group's (each dot product in index order, the
@@ -269,7 +275,7 @@ double chunk_row_major(const Dataset<T>& data, const Rows& rows, index_t k0, ind
   // Rows `ahead` on are prefetched, so their loads of X are in flight
   // while this group's arithmetic runs: the hardware prefetcher alone
   // leaves the core waiting on X.
-  constexpr int R = row_group_size<T, Loss>;
+  constexpr int R = row_group_size;
   constexpr index_t ahead = 8;
   double value = 0.0;
   index_t k = k0;

@@ -65,9 +65,6 @@ struct SquaredLoss {
 struct LogisticLoss {
   static constexpr const char* target_domain = "0 or 1";
   static constexpr double curvature = 0.25;
-  /// eval costs more than a row's arithmetic (gradient.hpp's row groups);
-  /// a loss without the member is cheap.
-  static constexpr bool costly_eval = true;
   bool valid_target(double y) const { return is_binary_label(y); }
 
   // vmath.hpp's exp and log1p: branch-free, so the kernels' loops over a
