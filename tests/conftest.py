@@ -44,6 +44,16 @@ def seed_of(*parts) -> int:
     return zlib.crc32(repr(parts).encode())
 
 
+def coarse(a, bits=30):
+    """a rounded to `bits` significant bits: data built with BLAS or LAPACK
+    (whose last bits depend on the CPU and the library's kernels) is then
+    the same on every machine, except where a value lies within a few ulps
+    of a rounding boundary of the grid (a chance of about 2**(bits - 52)
+    per value). For test data whose bits decide a verdict."""
+    mantissa, exponent = np.frexp(np.asarray(a, dtype=np.float64))
+    return np.ldexp(np.round(np.ldexp(mantissa, bits)), exponent - bits)
+
+
 @pytest.fixture
 def restore_threads():
     """For tests that call descend.set_num_threads: afterwards the process

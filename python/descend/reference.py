@@ -457,7 +457,7 @@ class Fista:
         return x_new + beta * (x_new - x)
 
 
-BB_MEMORY, BB_GAMMA, BB_MAX_BACKTRACKS = 30, 1e-4, 60
+BB_MEMORY, BB_GAMMA, BB_MAX_BACKTRACKS, BB_ROUNDING = 30, 1e-4, 60, 16.0
 
 
 class BarzilaiBorwein:
@@ -465,18 +465,24 @@ class BarzilaiBorwein:
     alternates between max(s^T P^-1 s / s^T y, alpha0) and
     max(s^T y / y^T P y, alpha0), the long step first (alpha0 when
     s^T y <= 0), a point accepted when J <= max(last 30 accepted
-    J) - (1e-4 / (2 alpha)) s^T P^-1 s, else replaced by the step from the
-    last accepted point with alpha / 2 (60 rejections in a row: accepted)."""
+    J) - (1e-4 / (2 alpha)) s^T P^-1 s, or when J <= J_last + 16 m eps
+    |J_last| (within the rounding of a sum of m rows) and g^T P g <
+    g_prev^T P g_prev, else replaced by the step from the last accepted
+    point with alpha / 2 (60 rejections in a row: accepted)."""
 
     def __init__(self, alpha0):
         self.alpha0 = self.alpha = alpha0
         self.prev, self.g_prev, self.recent, self.backtracks, self.quotients = None, None, [], 0, 0
 
-    def accept(self, u, J, p):
+    def accept(self, u, g, J, rows, p):
         if self.prev is None or self.backtracks >= BB_MAX_BACKTRACKS:
             return True
         s = u - self.prev
-        return J <= max(self.recent) - BB_GAMMA / (2 * self.alpha) * np.sum(s * s / p)
+        if J <= max(self.recent) - BB_GAMMA / (2 * self.alpha) * np.sum(s * s / p):
+            return True
+        last = self.recent[-1]
+        rounding = BB_ROUNDING * rows * np.finfo(np.float64).eps * abs(last)
+        return J <= last + rounding and np.sum(g * g * p) < np.sum(self.g_prev * self.g_prev * p)
 
     def backtrack(self, p, n_coef, l1):
         self.alpha *= 0.5
@@ -693,7 +699,7 @@ def fit(
                 J, g, gb = objective(np.arange(n))
                 if bb:  # a rejected point is no check
                     u, gu = in_u(g, gb)
-                    if not steps.accept(u, J, P):
+                    if not steps.accept(u, gu, J, n, P):
                         from_u(steps.backtrack(P, coef.size, l1))
                         continue
                     steps.accepted(u, gu, J, P)

@@ -360,7 +360,8 @@ struct RunState {
   bool bb_accepts(double objective) {
     if (!opt.bb_learning_rate) return true;
     to_u();
-    const bool accepted = bb.accept(theta.data(), n_params, objective, preconditioner());
+    const index_t rows = remote ? remote->rows : data.rows();
+    const bool accepted = bb.accept(theta.data(), step_grad(), n_params, objective, rows, preconditioner());
     if (accepted)
       bb.accepted(theta.data(), step_grad(), n_params, objective, preconditioner());
     else
