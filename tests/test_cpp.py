@@ -38,11 +38,26 @@ def core_build() -> Path:
     The build tree lives in the checkout's build/ (ignored by git), one per
     CMake version, and is reused by later runs: `cmake --build` recompiles
     what changed, so a second run of the suite (CI's run from the wheel)
-    does not compile the unchanged tests again (about 2 minutes)."""
+    does not compile the unchanged tests again (about 2 minutes). Under
+    pytest-xdist several workers may ask for it at once: a lock file lets
+    one configure and build while the others wait, then find it built."""
     build = ROOT / "build" / f"cpp-tests-cmake-{_cmake_version()}"
-    _run(CMAKE, "-S", ROOT, "-B", build, "-DDESCEND_BUILD_TESTS=ON", "-DCMAKE_BUILD_TYPE=Release")
-    _run(CMAKE, "--build", build, "--parallel", "2")
+    build.mkdir(parents=True, exist_ok=True)
+    with open(build.parent / f"{build.name}.lock", "w") as lock:
+        _lock(lock)
+        _run(CMAKE, "-S", ROOT, "-B", build, "-DDESCEND_BUILD_TESTS=ON", "-DCMAKE_BUILD_TYPE=Release")
+        _run(CMAKE, "--build", build, "--parallel", "2")
     return build
+
+
+def _lock(file) -> None:
+    """An exclusive lock on `file`, held until it is closed (POSIX; elsewhere
+    the suite runs in one process)."""
+    try:
+        import fcntl
+    except ImportError:
+        return
+    fcntl.flock(file.fileno(), fcntl.LOCK_EX)
 
 
 def test_ctest_suite_passes(core_build):
