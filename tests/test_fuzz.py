@@ -199,9 +199,10 @@ def all_finite(*values: Any) -> bool:
 
 
 def fit_dtype(X: Any) -> np.dtype:
-    """The dtype of descend.fit's coef for X: float32 stays, the rest is float64."""
+    """The dtype of descend.fit's coef for X: float32 stays, float16 is widened
+    to float32 (X's one rule, issue 30), the rest is float64."""
     dtype = X.dtype if (isinstance(X, np.ndarray) or sp.issparse(X)) else np.asarray(X).dtype
-    return np.dtype(np.float32) if dtype == np.float32 else np.dtype(np.float64)
+    return np.dtype(np.float32) if dtype in (np.float32, np.float16) else np.dtype(np.float64)
 
 
 def check_fit_result(res: Any, d: int, dtype: np.dtype, softmax: bool) -> None:

@@ -58,9 +58,11 @@ from ._fit import (
     _Progress,
     _solver_options,
     _start,
+    start_not_finite,
 )
 from ._progress import ProgressBar
 from ._result import FitResult
+from ._dtypes import native_dtype
 from ._validation import as_name, check_callable
 
 try:
@@ -174,10 +176,9 @@ def _as_matrix(X) -> "da.Array":
         warnings.warn(f"X is chunked along its columns ({len(X.chunks[1])} chunks); descend.dask rechunks it "
                       "once to one column chunk (blocks of whole rows)", UserWarning, stacklevel=3)
         X = X.rechunk({1: -1})
-    if X.dtype not in (np.float32, np.float64):
-        if X.dtype.kind not in "biu":
-            raise TypeError(f"X must hold real numbers, got a dask array of dtype {X.dtype}")
-        X = X.astype(np.float64)
+    dtype = native_dtype(X.dtype, "X", "a dask array")  # X's one rule, as descend.fit's
+    if X.dtype != dtype:
+        X = X.astype(dtype)
     return X
 
 
@@ -297,6 +298,8 @@ def fit(X, y, *, sample_weight=None, client=None, loss: str = FIT["loss"], metho
             else:
                 report = _mixing(cluster, coef, intercept, options, observer)
             _finish_bar(bar, report)
+        except _core.DivergenceError as e:
+            raise start_not_finite(e, bool(check_finite)) from None
         finally:
             cluster.release()
             if bar is not None:
