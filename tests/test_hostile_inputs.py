@@ -240,3 +240,106 @@ def test_overflowing_start_with_checked_data_keeps_the_core_s_words():
     with pytest.raises(descend.DivergenceError) as info:
         descend.fit(B, Y, coef0=np.full(3, 1e200), max_iter=5)
     assert "start point (coef0, intercept0)" in str(info.value) and "may hold NaN" not in str(info.value)
+
+
+# ---------------------------------------------------------------------------
+# 2. The command line never leaves a half-written file, never loses an old one
+
+
+def cli(*args, cwd, prelude: str = "", **kwargs) -> subprocess.CompletedProcess:
+    """`python -m descend ARGS` in `cwd`; `prelude` runs first in that process."""
+    code = prelude + "\nimport sys\nfrom descend._cli import main\nsys.argv = ['descend'] + sys.argv[1:]\n" \
+                     "raise SystemExit(main())\n"
+    return subprocess.run([sys.executable, "-c", code, *map(str, args)], cwd=cwd, capture_output=True, text=True,
+                          timeout=120, env=_env(), **kwargs)
+
+
+# A write past 4 KiB fails with EFBIG, as on a full disk (SIGXFSZ ignored,
+# so the write returns the error instead of killing the process).
+FILE_SIZE_LIMIT = """
+import resource, signal
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+"""
+
+
+def write_regression_csv(path: Path, rows: int = 20) -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(rows, 2))
+    lines = ["a,b,y"] + [f"{a:.17g},{b:.17g},{2 * a - b + 1:.17g}" for a, b in X]
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture
+def saved_model(tmp_path):
+    write_regression_csv(tmp_path / "d.csv")
+    done = cli("fit", "d.csv", "--target", "y", "--save", "m.json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    return tmp_path / "m.json"
+
+
+def test_a_failed_save_keeps_the_old_model_and_names_the_path(tmp_path, saved_model):
+    # A model with 300 features is more than 4 KiB of JSON: its write fails.
+    old = saved_model.read_bytes()
+    rng = np.random.default_rng(1)
+    names = [f"feature_{j}" for j in range(300)]
+    rows = rng.normal(size=(5, 300))
+    (tmp_path / "wide.csv").write_text(",".join(names + ["y"]) + "\n" + "\n".join(
+        ",".join(f"{v:.17g}" for v in row) + ",1.0" for row in rows) + "\n")
+    done = cli("fit", "wide.csv", "--target", "y", "--max-iter", "3", "--save", "m.json", cwd=tmp_path,
+               prelude=FILE_SIZE_LIMIT)
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    assert done.stderr.strip() == "descend fit: error: m.json: File too large", done.stderr
+    assert saved_model.read_bytes() == old  # before: truncated
+    assert descend.load_model(saved_model).feature_names == ("a", "b")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.csv", "m.json", "wide.csv"]  # no temporary left
+
+
+def test_a_failed_prediction_file_keeps_the_old_one(tmp_path, saved_model):
+    write_regression_csv(tmp_path / "many.csv", rows=400)  # 400 predictions: > 4 KiB
+    (tmp_path / "p.csv").write_text("old predictions\n")
+    done = cli("predict", "m.json", "many.csv", "-o", "p.csv", cwd=tmp_path, prelude=FILE_SIZE_LIMIT)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == "descend predict: error: p.csv: File too large", done.stderr
+    assert (tmp_path / "p.csv").read_text() == "old predictions\n"
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    # Without the limit the same command replaces it, whole.
+    assert cli("predict", "m.json", "many.csv", "-o", "p.csv", cwd=tmp_path).returncode == 0
+    assert len((tmp_path / "p.csv").read_text().splitlines()) == 401
+
+
+def test_save_keeps_the_old_file_s_permissions(tmp_path, saved_model):
+    saved_model.chmod(0o640)
+    assert cli("fit", "d.csv", "--target", "y", "--save", "m.json", cwd=tmp_path).returncode == 0
+    assert saved_model.stat().st_mode & 0o777 == 0o640
+
+
+def test_plot_failing_after_save_says_the_model_exists(tmp_path):
+    write_regression_csv(tmp_path / "d.csv")
+    done = cli("fit", "d.csv", "--target", "y", "--save", "m.json", "--plot", "no_such_dir/c.png", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.startswith("descend fit: error: the model was saved to m.json, but the loss curve --plot "
+                                  "no_such_dir/c.png was not written"), done.stderr
+    assert "no_such_dir/c.png: No such file or directory" in done.stderr
+    assert descend.load_model(tmp_path / "m.json").feature_names == ("a", "b")
+
+
+def test_one_error_prefix(tmp_path):
+    done = cli("predict", "missing.json", "d.csv", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.startswith("descend predict: error: ") and "error::" not in done.stderr, done.stderr
+
+
+def test_a_closed_stdout_ends_predict_quietly(tmp_path, saved_model):
+    write_regression_csv(tmp_path / "many.csv", rows=20000)
+    code = ("import sys\nfrom descend._cli import main\nsys.argv = ['descend', 'predict', 'm.json', 'many.csv']\n"
+            "raise SystemExit(main())\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=_env())
+    first = [proc.stdout.readline() for _ in range(5)]  # `| head -5`
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    status = proc.wait(timeout=120)
+    assert first[0].strip() == b"y" and all(first)
+    assert status in (0, 141), (status, stderr)
+    assert stderr == "", stderr  # before: "Broken pipe" (and a traceback at exit)

@@ -22,12 +22,16 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ._atomic import replace_atomically
 from ._datafile import FORMATS, Data, DataError, read_data
 from ._defaults import FIT, HYPER_PARAMS, LOSSES, METHODS, ON_DIVERGENCE, OPTIMIZERS
 from ._model import _plain  # numpy values as JSON takes them, as the model file writes them
 
 CLASSIFIER_LOSSES = ("logistic", "hinge", "softmax")
 EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 1, 130
+# A reader that closed our stdout (`descend predict m.json data.csv | head`):
+# 128 + SIGPIPE, the status of a Unix tool that SIGPIPE ended.
+EXIT_BROKEN_PIPE = 141
 
 # descend.fit's options that are not flags: the data sets them, or the
 # command does (the reader has checked every cell, so check_finite is off).
@@ -358,7 +362,15 @@ def run_fit(args: argparse.Namespace) -> int:
                                         standardize=args.standardize),
                            outcome=summary["outcome"])
     if args.plot:
-        descend.save_loss_curve(result, args.plot)
+        try:
+            descend.save_loss_curve(result, args.plot)
+        except (ImportError, OSError, ValueError) as e:
+            if not args.save:
+                raise
+            # The model is on disk: say so, or the user re-runs the fit to get it.
+            where = f"{e.filename}: {e.strerror or e}" if isinstance(e, OSError) and e.filename else str(e)
+            raise CommandError(f"the model was saved to {args.save}, but the loss curve --plot {args.plot} was "
+                               f"not written (the fit's summary was not printed): {where}") from None
     if args.json:
         print(json.dumps(summary, indent=1))
     else:
@@ -517,7 +529,8 @@ def _write_predictions(values: np.ndarray, header: List[str], output: Optional[s
     if output is None:
         np.savetxt(sys.stdout, rows, fmt=fmt, delimiter=",", header=text_header, comments="")
         return
-    with open(output, "w", encoding="utf-8") as f:
+    # Written whole or not at all: a failed write keeps the old file.
+    with replace_atomically(output) as f:
         np.savetxt(f, rows, fmt=fmt, delimiter=",", header=text_header, comments="")
 
 
@@ -549,6 +562,9 @@ def run(command: Callable[[argparse.Namespace], int], args: argparse.Namespace, 
         return fail(EXIT_BAD_INPUT, f"error: {in_flag_terms(str(e))}")
     except ImportError as e:
         return fail(EXIT_BAD_INPUT, f"error: {e}")
+    except BrokenPipeError:
+        raise  # stdout closed by the reader (`| head`): the entry point ends quietly
     except OSError as e:
-        where = f" {e.filename}" if getattr(e, "filename", None) else ""
-        return fail(EXIT_BAD_INPUT, f"error:{where}: {e.strerror or e}")
+        if getattr(e, "filename", None):
+            return fail(EXIT_BAD_INPUT, f"error: {e.filename}: {e.strerror or e}")
+        return fail(EXIT_BAD_INPUT, f"error: {e.strerror or e}")

@@ -37,6 +37,7 @@ from typing import Any, Iterable, Optional, Union
 import numpy as np
 
 from . import _core
+from ._atomic import replace_atomically
 from ._result import FitResult
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "Model", "load_model", "save_model"]
@@ -555,7 +556,10 @@ def save_model(path: _PathType, model: Any, *, loss: Optional[str] = None,
         options=parts["options"], outcome=parts["outcome"], descend_version=__version__,
         format_version=FORMAT_VERSION,
     )
-    Path(path).write_text(json.dumps(fitted.to_dict(), indent=1) + "\n", encoding="utf-8")
+    text = json.dumps(fitted.to_dict(), indent=1) + "\n"
+    # Written whole or not at all: a failed write (a full disk) keeps the old model.
+    with replace_atomically(path) as f:
+        f.write(text)
 
 
 def load_model(path: _PathType) -> Model:
