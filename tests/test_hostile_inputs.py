@@ -246,12 +246,12 @@ def test_overflowing_start_with_checked_data_keeps_the_core_s_words():
 # 2. The command line never leaves a half-written file, never loses an old one
 
 
-def cli(*args, cwd, prelude: str = "", **kwargs) -> subprocess.CompletedProcess:
+def cli(*args, cwd, prelude: str = "", timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
     """`python -m descend ARGS` in `cwd`; `prelude` runs first in that process."""
     code = prelude + "\nimport sys\nfrom descend._cli import main\nsys.argv = ['descend'] + sys.argv[1:]\n" \
                      "raise SystemExit(main())\n"
     return subprocess.run([sys.executable, "-c", code, *map(str, args)], cwd=cwd, capture_output=True, text=True,
-                          timeout=120, env=_env(), **kwargs)
+                          timeout=timeout, env=_env(), **kwargs)
 
 
 # A write past 4 KiB fails with EFBIG, as on a full disk (SIGXFSZ ignored,
@@ -343,3 +343,55 @@ def test_a_closed_stdout_ends_predict_quietly(tmp_path, saved_model):
     assert first[0].strip() == b"y" and all(first)
     assert status in (0, 141), (status, stderr)
     assert stderr == "", stderr  # before: "Broken pipe" (and a traceback at exit)
+
+
+# ---------------------------------------------------------------------------
+# 3. The command line stays bounded on hostile files
+
+
+@pytest.mark.parametrize("index", [99_999_999_999, 2_147_483_649])
+def test_a_huge_libsvm_index_fails_fast(tmp_path, index):
+    (tmp_path / "big.svm").write_text(f"1 {index}:1\n0 1:2\n")
+    start = time.monotonic()
+    done = cli("fit", "big.svm", cwd=tmp_path, timeout=30)  # before: minutes, then a MemoryError
+    assert done.returncode == 2, done.stderr
+    assert time.monotonic() - start < 20  # the interpreter's start included; the check itself is instant
+    assert done.stderr.strip() == (f"descend fit: error: big.svm: feature index {index} makes {index:,} features, "
+                                   "more than the limit of 16,777,216 (--max-features raises it)")
+
+
+def test_max_features_raises_the_limit(tmp_path):
+    (tmp_path / "d.svm").write_text("1 1:1 30:2\n0 2:1\n1 1:0.5\n")
+    assert "more than the limit of 20" in cli("fit", "d.svm", "--max-features", "20", cwd=tmp_path).stderr
+    assert cli("fit", "d.svm", "--max-features", "30", cwd=tmp_path).returncode == 0
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_name(tmp_path):
+    (tmp_path / "bom.csv").write_bytes("\ufeffa,b,y\n1,2,3\n2,1,4\n3,5,1\n4,4,2\n".encode("utf-8"))
+    done = cli("fit", "bom.csv", "--target", "a", "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["features"] == ["b", "y"]
+
+
+def test_a_junk_npy_is_named_without_pickle_advice(tmp_path):
+    (tmp_path / "junk.npy").write_bytes(bytes(range(256)) * 2)
+    done = cli("fit", "junk.npy", "--target", "0", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip() == "descend fit: error: junk.npy is not a valid .npy array file", done.stderr
+    assert "pickle" not in done.stderr
+
+
+def test_a_libsvm_file_of_labels_only_is_named(tmp_path):
+    (tmp_path / "labels.svm").write_text("1\n0\n1\n")
+    done = cli("fit", "labels.svm", "--format", "libsvm", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip() == ("descend fit: error: labels.svm: no line has a feature (index:value); "
+                                   "X needs at least one feature column"), done.stderr
+
+
+def test_a_huge_target_is_explained_in_command_line_terms(tmp_path):
+    (tmp_path / "t.csv").write_text("a,b,y\n1,2,1e308\n2,1,4\n3,5,1\n")
+    done = cli("fit", "t.csv", "--target", "y", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "t.csv holds values too large for the squared loss" in done.stderr
+    assert "coef0" not in done.stderr and "intercept0" not in done.stderr and "check_finite" not in done.stderr

@@ -23,7 +23,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ._atomic import replace_atomically
-from ._datafile import FORMATS, Data, DataError, read_data
+from ._datafile import FORMATS, MAX_FEATURES, Data, DataError, read_data
 from ._defaults import FIT, HYPER_PARAMS, LOSSES, METHODS, ON_DIVERGENCE, OPTIMIZERS
 from ._model import _plain  # numpy values as JSON takes them, as the model file writes them
 
@@ -209,6 +209,10 @@ def check_options(options: Dict[str, Any], loss: str) -> None:
     _core.validate_options(**core, **{k: options[k] for k in own if k in options})
 
 
+# The core's words for a start whose objective is not finite (descend._fit).
+_START = "the objective is not finite at the start"
+
+
 # ------------------------------------------------------------------ parsers
 
 
@@ -255,6 +259,8 @@ def _data_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sep", help="CSV delimiter (default: sniffed; 'tab' for a tab)")
     parser.add_argument("--format", choices=FORMATS, dest="data_format",
                         help="the file's format (default: from its suffix or contents)")
+    parser.add_argument("--max-features", type=_count, default=MAX_FEATURES, metavar="N",
+                        help=f"LIBSVM: the most features a file may make (its largest index; default {MAX_FEATURES})")
 
 
 # ---------------------------------------------------------------- labels
@@ -341,13 +347,23 @@ def run_fit(args: argparse.Namespace) -> int:
     options = fit_options(args)
     check_options(options, options["loss"])
     data = read_data(args.data, target=args.target, features=args.features, weight=args.weight, sep=args.sep,
-                     fmt=args.data_format)
+                     fmt=args.data_format, max_features=args.max_features)
     what = f"{data.path}: the target" + (f" column {data.target!r}" if data.target else "")
     classes, y = classes_and_indices(np.asarray(data.y), options["loss"], what)
     scaling = Scaling.apply(data.X, options["fit_intercept"], data.feature_names) if args.standardize else None
     start = time.perf_counter()
-    result = descend.fit(data.X, y, sample_weight=data.weight, progress=args.progress, check_finite=False,
-                         **options)
+    try:
+        result = descend.fit(data.X, y, sample_weight=data.weight, progress=args.progress, check_finite=False,
+                             **options)
+    except descend.DivergenceError as e:
+        if not str(e).startswith(_START):
+            raise
+        # The reader has checked every cell (so check_finite=False), and the
+        # command line has no coef0/intercept0: the data's size is to blame.
+        objective = str(e)[len(_START):].split(")")[0] + ")"
+        raise CommandError(f"{_START}{objective}: {data.path} holds values too large for the {options['loss']} "
+                           "loss (a target or feature near 1e308 overflows when squared); scale them down "
+                           "(--standardize scales the features, not the target)") from None
     seconds = time.perf_counter() - start
     coef, intercept = np.asarray(result.coef, np.float64), result.intercept
     if scaling is not None:
@@ -454,7 +470,8 @@ def run_predict(args: argparse.Namespace) -> int:
     libsvm = _is_libsvm_model(model)
     data = read_data(args.data, target=None if libsvm else target,
                      features=None if libsvm else model.feature_names, sep=args.sep, fmt=args.data_format,
-                     need_target=False, features_from="the model's features", libsvm_base=_libsvm_base(model))
+                     need_target=False, features_from="the model's features", libsvm_base=_libsvm_base(model),
+                     max_features=max(args.max_features, len(model.feature_names)))
     _check_labels(model, data)
     X = _model_columns(model, data)
     if args.proba:
