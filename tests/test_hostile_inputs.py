@@ -395,3 +395,73 @@ def test_a_huge_target_is_explained_in_command_line_terms(tmp_path):
     assert done.returncode == 2, done.stderr
     assert "t.csv holds values too large for the squared loss" in done.stderr
     assert "coef0" not in done.stderr and "intercept0" not in done.stderr and "check_finite" not in done.stderr
+
+
+# ---------------------------------------------------------------------------
+# 4. Model files are strict; Model.predict refuses NaN and matches names
+
+
+def model_file(tmp_path) -> dict:
+    res = descend.fit(B, Y, max_iter=20, fit_intercept=True)
+    descend.save_model(tmp_path / "m.json", res, loss="squared", feature_names=["a", "b", "c"])
+    return json.loads((tmp_path / "m.json").read_text())
+
+
+def _edit(d: dict, field: str, value) -> dict:
+    d = json.loads(json.dumps(d))
+    if field.startswith("coef."):
+        d["coef"][field[5:]] = value
+    else:
+        d[field] = value
+    return d
+
+
+@pytest.mark.parametrize("field, value, pattern", [
+    ("format_version", 0, r"no valid \"format_version\" \(an integer from 1\), got 0"),
+    ("format_version", -5, r"got -5"),
+    ("coef.a", "1.5", r"\"coef\" must map every feature to a number .*got '1\.5' for 'a'"),
+    ("coef.a", True, r"got True for 'a'"),
+    ("intercept", "5", r"intercept must hold numbers \(not strings or booleans\), got '5'"),
+    ("intercept", False, r"intercept must hold numbers"),
+])
+def test_model_file_fields_have_one_type_and_range(tmp_path, field, value, pattern):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(_edit(model_file(tmp_path), field, value)))
+    with pytest.raises(ValueError, match=pattern):
+        descend.load_model(path)
+
+
+def test_model_constructor_applies_the_same_checks():
+    with pytest.raises(ValueError, match="format_version must be between 1 and"):
+        descend.Model(loss="squared", coef=[1.0], intercept=0.0, feature_names=("a",), format_version=0)
+    with pytest.raises(TypeError, match="coef must hold numbers"):
+        descend.Model(loss="squared", coef=["1.5"], intercept=0.0, feature_names=("a",))
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_model_predict_refuses_nan(tmp_path, sparse):
+    model_file(tmp_path)
+    model = descend.load_model(tmp_path / "m.json")
+    X = B.copy()
+    X[1, 1] = np.nan
+    with pytest.raises(ValueError, match="X contains NaN or infinity"):
+        model.predict(sp.csr_matrix(X) if sparse else X)
+
+
+def test_model_predict_checks_sparse_structure(tmp_path):
+    model_file(tmp_path)
+    X = sp.csr_matrix(B)
+    X.indices[0] = 7
+    with pytest.raises(ValueError, match=r"X\.indices\[0\] = 7 is out of range"):
+        descend.load_model(tmp_path / "m.json").predict(X)
+
+
+def test_model_predict_matches_dataframe_columns_by_name(tmp_path):
+    pd = pytest.importorskip("pandas")
+    model_file(tmp_path)
+    model = descend.load_model(tmp_path / "m.json")
+    expected = model.predict(B)
+    shuffled = pd.DataFrame({"c": B[:, 2], "extra": 1.0, "a": B[:, 0], "b": B[:, 1]})
+    np.testing.assert_array_equal(model.predict(shuffled), expected)
+    with pytest.raises(ValueError, match=r"lacks feature\(s\) 'b'"):
+        model.predict(pd.DataFrame({"a": B[:, 0], "x": B[:, 1], "c": B[:, 2]}))
