@@ -465,3 +465,50 @@ def test_model_predict_matches_dataframe_columns_by_name(tmp_path):
     np.testing.assert_array_equal(model.predict(shuffled), expected)
     with pytest.raises(ValueError, match=r"lacks feature\(s\) 'b'"):
         model.predict(pd.DataFrame({"a": B[:, 0], "x": B[:, 1], "c": B[:, 2]}))
+
+
+# ---------------------------------------------------------------------------
+# 5. optim refuses aliased parameters; minimize hands fun a copy
+
+
+@pytest.mark.parametrize("rule", ["GD", "Momentum", "Adam"])
+def test_the_same_array_twice_is_refused(rule):
+    w = np.zeros(4)
+    with pytest.raises(ValueError, match=r"params\[0\] and params\[1\] are the same array"):
+        getattr(descend.optim, rule)([w, w], lr=0.1)
+
+
+def test_overlapping_views_are_refused_and_disjoint_ones_accepted():
+    buffer = np.zeros(10)
+    with pytest.raises(ValueError, match=r"params\[0\] and params\[2\] share memory"):
+        descend.optim.GD([buffer[:4], np.zeros(2), buffer[3:6]], lr=0.1)
+    a, b = buffer[:5], buffer[5:]  # one buffer, no overlap: two parameters
+    opt = descend.optim.GD([a, b], lr=0.5)
+    opt.step([np.ones(5), np.full(5, 2.0)])
+    np.testing.assert_array_equal(buffer, [-0.5] * 5 + [-1.0] * 5)  # each updated once
+
+
+def test_minimize_hands_fun_and_jac_a_copy():
+    x0 = np.ones(3)
+
+    def fun(x):
+        value, grad = float(x @ x), 2 * x
+        x[:] = 100.0  # writes into what it was given
+        return value, grad
+
+    res = descend.minimize(fun, x0, method="gd", learning_rate=0.1, max_iter=200, gtol=1e-8)
+    assert res.success and np.abs(res.x).max() < 1e-8  # before: x jumped to 100 every step
+    np.testing.assert_array_equal(x0, 1.0)
+
+    seen = []
+
+    def f(x):
+        seen.append(x.copy())
+        x += 1.0
+        return float(x @ x)
+
+    def jac(x):
+        return 2 * x
+
+    descend.minimize(f, np.ones(2), jac=jac, method="gd", learning_rate=0.1, max_iter=1, gtol=None)
+    np.testing.assert_array_equal(seen[0], [1.0, 1.0])
