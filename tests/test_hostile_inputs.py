@@ -512,3 +512,47 @@ def test_minimize_hands_fun_and_jac_a_copy():
 
     descend.minimize(f, np.ones(2), jac=jac, method="gd", learning_rate=0.1, max_iter=1, gtol=None)
     np.testing.assert_array_equal(seen[0], [1.0, 1.0])
+
+
+# ---------------------------------------------------------------------------
+# 6. Dask: an empty chunk carries no rows and is skipped
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    """Two worker processes, as tests/test_dask.py's module cluster."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
+    client = distributed.Client(cluster)
+    try:
+        client.wait_for_workers(2)
+        yield client
+    finally:
+        client.close(timeout=30)
+        cluster.close(timeout=30)
+
+
+@pytest.mark.parametrize("method", ["batch", "sgd"])
+def test_dask_skips_empty_chunks(dask_client, method):
+    da = pytest.importorskip("dask.array")
+    import descend.dask
+
+    rng = np.random.default_rng(30)
+    X = rng.normal(size=(40, 3))
+    y = X @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.normal(size=40)
+    kw = dict(method=method, learning_rate=0.05, max_iter=20, tol=None, fit_intercept=True, seed=3)
+    with_empty = descend.dask.fit(da.from_array(X, chunks=((10, 0, 30), (3,))), y, **kw)  # before: "block 1 ... is empty"
+    without = descend.dask.fit(da.from_array(X, chunks=((10, 30), (3,))), y, **kw)
+    np.testing.assert_array_equal(with_empty.coef, without.coef)
+    assert with_empty.intercept == without.intercept
+    np.testing.assert_array_equal(with_empty.loss_history, without.loss_history)
+
+
+def test_dask_float16_is_widened_to_float32(dask_client):
+    da = pytest.importorskip("dask.array")
+    import descend.dask
+
+    X16 = B.astype(np.float16)
+    res = descend.dask.fit(da.from_array(X16, chunks=((2, 2), (3,))), Y, max_iter=5)
+    assert res.coef.dtype == np.float32
+    np.testing.assert_allclose(res.coef, descend.fit(X16, Y, max_iter=5).coef, rtol=1e-6)

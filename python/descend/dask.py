@@ -188,16 +188,24 @@ class _Cluster:
     def __init__(self, client, X, y, w, options, check_finite):
         from distributed import wait
 
-        xs = client.compute(list(X.to_delayed().ravel()))
-        ys = client.compute(list(y.to_delayed().ravel()))
-        ws = client.compute(list(w.to_delayed().ravel())) if w is not None else [None] * len(xs)
+        # A block of zero rows carries nothing: it is left out here, and the
+        # blocks are numbered without it (block i's shuffle seed is mixed from
+        # i), so the fit is the fit without the empty chunk, bit for bit.
+        keep = [i for i, rows in enumerate(X.chunks[0]) if rows > 0]
+
+        def blocks(a):
+            parts = list(a.to_delayed().ravel())
+            return client.compute([parts[i] for i in keep])
+
+        xs, ys = blocks(X), blocks(y)
+        ws = blocks(w) if w is not None else [None] * len(xs)
         wait(xs)
         holders = client.who_has(xs)
         by_worker: dict = {}
         for i, f in enumerate(xs):
             worker = sorted(holders[f.key])[0]
             by_worker.setdefault(worker, []).append(i)
-        first = np.concatenate([[0], np.cumsum(X.chunks[0])]).astype(int).tolist()
+        first = np.concatenate([[0], np.cumsum([X.chunks[0][i] for i in keep])]).astype(int).tolist()
         self.handles = [client.submit(_Blocks, idx, [first[i] for i in idx], [xs[i] for i in idx],
                                       [ys[i] for i in idx], [ws[i] for i in idx], options, check_finite,
                                       workers=[worker], allow_other_workers=False, actor=True, pure=False)
