@@ -25,6 +25,7 @@ import numpy as np
 from ._atomic import replace_atomically
 from ._datafile import FORMATS, MAX_FEATURES, Data, DataError, read_data
 from ._defaults import FIT, HYPER_PARAMS, LOSSES, METHODS, ON_DIVERGENCE, OPTIMIZERS
+from ._fit import _START  # the core's words for a start whose objective is not finite
 from ._model import _plain  # numpy values as JSON takes them, as the model file writes them
 
 CLASSIFIER_LOSSES = ("logistic", "hinge", "softmax")
@@ -207,10 +208,6 @@ def check_options(options: Dict[str, Any], loss: str) -> None:
     core = _solver_options(optimizer_params=hyper, n_classes=2 if loss == "softmax" else 1,
                            check_finite=False, **plain)
     _core.validate_options(**core, **{k: options[k] for k in own if k in options})
-
-
-# The core's words for a start whose objective is not finite (descend._fit).
-_START = "the objective is not finite at the start"
 
 
 # ------------------------------------------------------------------ parsers
