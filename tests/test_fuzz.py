@@ -18,8 +18,10 @@ descend.gradient_descent, descend.optim's rules (construction and step),
 descend.schedules, descend.minimize, GDRegressor / GDClassifier (fit,
 partial_fit, predict, predict_proba), descend.dask.fit on a LocalCluster of
 two worker processes, the command line's ``fit`` and ``predict``
-(``descend._cli.main`` called in-process on files written here), and
-descend.save_model / load_model (fuzzed FitResults and fuzzed model files).
+(``descend._cli.main`` called in-process on files written here),
+descend.save_model / load_model (fuzzed FitResults and fuzzed model
+files), and malformed scipy.sparse X for fit, loss_grad and the
+estimators' fit and predict (``test_malformed_sparse``).
 
 Strategies: X of shape (0..50) x (0..10) in float64, float32, float16,
 int32, int64, uint8, bool (accepted), complex128, object and str (a
@@ -27,7 +29,12 @@ TypeError, or what scikit-learn makes of them); C order, F order, strided
 views (``X[::2]``, ``X[:, ::2]``, the gaps filled with NaN, so a kernel
 that ignores the strides reads them), negative strides and read-only
 arrays; scipy.sparse X with empty rows and columns, explicit zeros,
-unsorted indices, duplicates and int32/int64/mixed indices; values from
+unsorted indices, duplicates and int32/int64/mixed indices, and in wild
+cases malformed structure (``malformed_sparse``: COO, CSR and CSC index
+arrays out of range, negative or at the int32 maximum, indptr decreasing,
+not starting at 0 or running past the stored entries; a ValueError or
+TypeError for fit, loss_grad, the estimators' fit and their predict,
+never a crash or a result); values from
 the families normal, huge (1e300, 3e38, the float64 maximum), tiny
 (1e-300, subnormals, -0.0), NaN, +-inf and their mixture; targets with bad
 labels (2, -1, 0.5, NaN, 1e7) and wrong lengths; weights negative, zero,
@@ -199,9 +206,10 @@ def all_finite(*values: Any) -> bool:
 
 
 def fit_dtype(X: Any) -> np.dtype:
-    """The dtype of descend.fit's coef for X: float32 stays, the rest is float64."""
+    """The dtype of descend.fit's coef for X: float32 stays, float16 is widened
+    to float32 (X's one rule, issue 30), the rest is float64."""
     dtype = X.dtype if (isinstance(X, np.ndarray) or sp.issparse(X)) else np.asarray(X).dtype
-    return np.dtype(np.float32) if dtype == np.float32 else np.dtype(np.float64)
+    return np.dtype(np.float32) if dtype in (np.float32, np.float16) else np.dtype(np.float64)
 
 
 def check_fit_result(res: Any, d: int, dtype: np.dtype, softmax: bool) -> None:
@@ -578,6 +586,7 @@ def run_fit(case: dict) -> Outcome:
         lambda: descend.fit(X, y, sample_weight=w, loss=loss, **options), [a for a in inputs if a is not None],
         check=lambda r: check_fit_result(r, case["d"], fit_dtype(X), loss == "softmax"),
         finite_inputs=case["finite"])
+    check_malformed_refused(X, outcome)
     if isinstance(outcome.error, DivergenceError):
         check_divergence(outcome.error)
     return outcome
@@ -636,12 +645,113 @@ def sparse_matrices(draw, wild: bool) -> tuple:
     elif kind.startswith("lil"):
         X = X.tolil()
     note(f"sparse {kind} {dtype} indices {index_dtype} unsorted={unsorted} duplicates={duplicates}")
+    if wild and draw(mostly([False], [True], odds=2)):
+        X = draw(malformed_sparse(X))
     return X, (n, d), all_finite(dense)
+
+
+MALFORMATIONS = ("index_at_end", "index_past_end", "index_negative", "index_max", "indptr_decreasing",
+                 "indptr_start", "indptr_past_end")
+
+
+@st.composite
+def malformed_sparse(draw, X: Any) -> Any:
+    """A copy of the sparse X (COO, CSR or CSC; LIL becomes COO) whose index
+    arrays no longer describe a matrix of its shape, as a caller who set
+    scipy's public arrays by hand (or read them from a corrupt file) makes
+    it: an index equal to the dimension (the off-by-one that COO's tocsr()
+    accepted silently), beyond it, negative or at the dtype's maximum; an
+    indptr that decreases, starts above 0 or runs past the stored entries.
+    Some draws leave X valid (no entry to spoil): `is_malformed` tells."""
+    X = X.tocoo() if X.format == "lil" else X.copy()
+    how = draw(st.sampled_from(MALFORMATIONS))
+    if X.format == "coo":
+        axis = draw(st.integers(0, 1))
+        index = X.row if axis == 0 else X.col
+        if index.size:
+            bound = X.shape[axis]
+            value = {"index_at_end": bound, "index_negative": -1,
+                     "index_max": np.iinfo(index.dtype).max}.get(how, bound + 7)
+            index[draw(st.integers(0, index.size - 1))] = value
+    else:
+        minor = X.shape[1] if X.format == "csr" else X.shape[0]
+        if how.startswith("index") and X.indices.size:
+            value = {"index_at_end": minor, "index_past_end": minor + 7, "index_negative": -1,
+                     "index_max": np.iinfo(X.indices.dtype).max}[how]
+            X.indices[draw(st.integers(0, X.indices.size - 1))] = value
+        elif how == "indptr_decreasing" and X.indptr.size > 2 and X.indptr[-1] > 0:
+            i = int(np.flatnonzero(np.diff(X.indptr) > 0)[0]) + 1  # a row with entries: indptr[i] > indptr[i-1]
+            X.indptr[i] = X.indptr[i - 1] - 1
+        elif how == "indptr_start" or how.startswith("index"):
+            X.indptr[0] = 1
+        else:
+            X.indptr[-1] = X.indptr[-1] + 3
+    note(f"malformed {X.format}: {how} (malformed: {is_malformed(X)})")
+    return X
+
+
+def is_malformed(X: Any) -> bool:
+    """The test's own statement of scipy's check_format(full_check=True):
+    whether a COO, CSR or CSC X's arrays fail to describe a matrix of its shape."""
+    if not sp.issparse(X) or X.format not in ("coo", "csr", "csc"):
+        return False
+    if X.format == "coo":
+        return any(a.size and (int(a.min()) < 0 or int(a.max()) >= size)
+                   for a, size in ((X.row, X.shape[0]), (X.col, X.shape[1])))
+    major, minor = X.shape if X.format == "csr" else X.shape[::-1]
+    indptr = X.indptr.astype(np.int64)
+    if indptr.size != major + 1 or indptr[0] != 0 or np.any(np.diff(indptr) < 0) or indptr[-1] > X.indices.size:
+        return True
+    used = X.indices[:indptr[-1]]
+    return bool(used.size) and (int(used.min()) < 0 or int(used.max()) >= minor)
+
+
+def check_malformed_refused(X: Any, outcome: Outcome) -> None:
+    """A malformed X: a ValueError (or TypeError) that names X, never a result
+    (nor a DivergenceError from a fit that read through the bad indices)."""
+    if is_malformed(X):
+        event("malformed sparse X")  # --hypothesis-show-statistics: how often the strategy made one
+        assert isinstance(outcome.error, (ValueError, TypeError)), f"malformed X gave {outcome}"
+        assert "X" in str(outcome.error), outcome.error
 
 
 @given(case=fit_cases(sparse=True))
 def test_fit_sparse(case):
     run_fit(case)
+
+
+@st.composite
+def malformed_cases(draw) -> dict:
+    """A valid sparse X (tame) made malformed, every time, and an entry point
+    that reads it: the wild cases above meet malformed structure now and then;
+    this test meets it in every example (fit and predict alike)."""
+    X, (n, d), _ = draw(sparse_matrices(False))
+    return dict(X=X, bad_X=draw(malformed_sparse(X)), y=np.arange(n, dtype=np.float64) % 2,
+                entry=draw(st.sampled_from(("fit", "loss_grad", "GDRegressor.fit", "GDRegressor.predict",
+                                            "GDClassifier.predict_proba"))))
+
+
+@pytest.mark.filterwarnings("ignore:GD(Regressor|Classifier) stopped at max_iter")
+@given(case=malformed_cases())
+def test_malformed_sparse(case):
+    X, bad, y, entry = case["X"], case["bad_X"], case["y"], case["entry"]
+    if entry == "fit":
+        call = lambda: descend.fit(bad, y, max_iter=2)  # noqa: E731
+    elif entry == "loss_grad":
+        call = lambda: descend.loss_grad(bad, y, np.zeros(X.shape[1]))  # noqa: E731
+    elif entry == "GDRegressor.fit":
+        call = lambda: descend.GDRegressor(max_iter=2).fit(bad, y)  # noqa: E731
+    else:
+        # A model of X's width, fit on plain data: predict's check is the subject.
+        rows = np.random.default_rng(0).normal(size=(4, X.shape[1]))
+        labels = np.array([0.0, 1.0, 0.0, 1.0])
+        if entry == "GDRegressor.predict":
+            call = descend.GDRegressor(max_iter=2).fit(rows, labels).predict
+        else:
+            call = descend.GDClassifier(max_iter=2).fit(rows, labels).predict_proba
+        predict = call
+        call = lambda: predict(bad)  # noqa: E731
+    check_malformed_refused(bad, check_outcome(call, [bad, y]))
 
 
 # ---------------------------------------------------------------------------
@@ -716,11 +826,12 @@ def test_loss_grad(case):
             assert_finite("grad", grad)
             assert_finite("grad_intercept", grad_intercept)
 
-    check_outcome(lambda: descend.loss_grad(X, y, coef, case["intercept"], loss=loss, sample_weight=w,
-                                            l2=case["l2"], delta=case["delta"], out=out,
-                                            check_finite=case["check_finite"]),
-                  [a for a in (X, y, coef, case["intercept"], w) if a is not None], check=check,
-                  finite_inputs=case["finite"])
+    outcome = check_outcome(lambda: descend.loss_grad(X, y, coef, case["intercept"], loss=loss, sample_weight=w,
+                                                      l2=case["l2"], delta=case["delta"], out=out,
+                                                      check_finite=case["check_finite"]),
+                            [a for a in (X, y, coef, case["intercept"], w) if a is not None], check=check,
+                            finite_inputs=case["finite"])
+    check_malformed_refused(X, outcome)
 
 
 # ---------------------------------------------------------------------------
@@ -1034,8 +1145,12 @@ def estimator_cases(draw) -> dict:
         make_valid(params, params["loss"], default_rate=None)
     actions = draw(Choice((("fit",), ("partial_fit",), ("fit", "fit")),
                           (("partial_fit", "partial_fit"), ("fit", "partial_fit")))(wild, odds=4))
+    # predict's own check: a malformed copy of a valid sparse X, for predict after the fit.
+    bad_X = None
+    if wild and sp.issparse(X) and not is_malformed(X) and draw(mostly([False], [True], odds=3)):
+        bad_X = draw(malformed_sparse(X))
     return dict(wild=wild, kind=kind, X=X, n=n, y=y, sample_weight=draw(sample_weights(n, wild)), params=params,
-                actions=actions, classes=None if labels is None else np.array(labels))
+                actions=actions, classes=None if labels is None else np.array(labels), bad_X=bad_X)
 
 
 @pytest.mark.filterwarnings("ignore:GD(Regressor|Classifier) stopped at max_iter")
@@ -1058,8 +1173,16 @@ def test_estimators(case):
             call = lambda: est.partial_fit(X, y, classes=case["classes"], sample_weight=w)  # noqa: E731
         else:
             call = lambda: est.partial_fit(X, y, sample_weight=w)  # noqa: E731
-        if check_outcome(call, inputs).error is not None:
+        fitted = check_outcome(call, inputs)
+        check_malformed_refused(X, fitted)
+        if fitted.error is not None:
             return
+    bad_X = case["bad_X"]
+    if bad_X is not None and is_malformed(bad_X):
+        predict = est.decision_function if case["kind"] == "classifier" else est.predict
+        check_malformed_refused(bad_X, check_outcome(lambda: predict(bad_X), [bad_X]))
+        if case["kind"] == "classifier" and est.loss in ("logistic", "softmax"):
+            check_malformed_refused(bad_X, check_outcome(lambda: est.predict_proba(bad_X), [bad_X]))
     assert_finite("coef_", est.coef_)
     assert_finite("intercept_", est.intercept_)
     assert_finite("loss_curve_", est.loss_curve_)

@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from ._commands import EXIT_INTERRUPTED, _Parser, add_commands, run
+from ._commands import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, _Parser, add_commands, run
 
 
 def _fmt(v: np.ndarray) -> str:
@@ -83,10 +83,20 @@ def _prog() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        return _main(argv)
+        status = _main(argv)
+        sys.stdout.flush()  # here, not at exit, where a closed pipe would print a traceback
+        return status
     except KeyboardInterrupt:  # Ctrl-C outside a command (while importing, parsing)
         print(f"{_prog()}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader closed stdout (`| head -5`): stop quietly, as Unix tools
+        # do. stdout now points at devnull, so the interpreter's own flush at
+        # exit has nowhere to fail (Python's documented recipe, "Note on SIGPIPE").
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_BROKEN_PIPE
 
 
 def _main(argv: list[str] | None) -> int:

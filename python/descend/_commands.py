@@ -22,12 +22,17 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ._datafile import FORMATS, Data, DataError, read_data
+from ._atomic import replace_atomically
+from ._datafile import FORMATS, MAX_FEATURES, Data, DataError, read_data
 from ._defaults import FIT, HYPER_PARAMS, LOSSES, METHODS, ON_DIVERGENCE, OPTIMIZERS
+from ._fit import _START  # the core's words for a start whose objective is not finite
 from ._model import _plain  # numpy values as JSON takes them, as the model file writes them
 
 CLASSIFIER_LOSSES = ("logistic", "hinge", "softmax")
 EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 1, 130
+# A reader that closed our stdout (`descend predict m.json data.csv | head`):
+# 128 + SIGPIPE, the status of a Unix tool that SIGPIPE ended.
+EXIT_BROKEN_PIPE = 141
 
 # descend.fit's options that are not flags: the data sets them, or the
 # command does (the reader has checked every cell, so check_finite is off).
@@ -251,6 +256,8 @@ def _data_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sep", help="CSV delimiter (default: sniffed; 'tab' for a tab)")
     parser.add_argument("--format", choices=FORMATS, dest="data_format",
                         help="the file's format (default: from its suffix or contents)")
+    parser.add_argument("--max-features", type=_count, default=MAX_FEATURES, metavar="N",
+                        help=f"LIBSVM: the most features a file may make (its largest index; default {MAX_FEATURES})")
 
 
 # ---------------------------------------------------------------- labels
@@ -337,13 +344,23 @@ def run_fit(args: argparse.Namespace) -> int:
     options = fit_options(args)
     check_options(options, options["loss"])
     data = read_data(args.data, target=args.target, features=args.features, weight=args.weight, sep=args.sep,
-                     fmt=args.data_format)
+                     fmt=args.data_format, max_features=args.max_features)
     what = f"{data.path}: the target" + (f" column {data.target!r}" if data.target else "")
     classes, y = classes_and_indices(np.asarray(data.y), options["loss"], what)
     scaling = Scaling.apply(data.X, options["fit_intercept"], data.feature_names) if args.standardize else None
     start = time.perf_counter()
-    result = descend.fit(data.X, y, sample_weight=data.weight, progress=args.progress, check_finite=False,
-                         **options)
+    try:
+        result = descend.fit(data.X, y, sample_weight=data.weight, progress=args.progress, check_finite=False,
+                             **options)
+    except descend.DivergenceError as e:
+        if not str(e).startswith(_START):
+            raise
+        # The reader has checked every cell (so check_finite=False), and the
+        # command line has no coef0/intercept0: the data's size is to blame.
+        objective = str(e)[len(_START):].split(")")[0] + ")"
+        raise CommandError(f"{_START}{objective}: {data.path} holds values too large for the {options['loss']} "
+                           "loss (a target or feature near 1e308 overflows when squared); scale them down "
+                           "(--standardize scales the features, not the target)") from None
     seconds = time.perf_counter() - start
     coef, intercept = np.asarray(result.coef, np.float64), result.intercept
     if scaling is not None:
@@ -358,7 +375,15 @@ def run_fit(args: argparse.Namespace) -> int:
                                         standardize=args.standardize),
                            outcome=summary["outcome"])
     if args.plot:
-        descend.save_loss_curve(result, args.plot)
+        try:
+            descend.save_loss_curve(result, args.plot)
+        except (ImportError, OSError, ValueError) as e:
+            if not args.save:
+                raise
+            # The model is on disk: say so, or the user re-runs the fit to get it.
+            where = f"{e.filename}: {e.strerror or e}" if isinstance(e, OSError) and e.filename else str(e)
+            raise CommandError(f"the model was saved to {args.save}, but the loss curve --plot {args.plot} was "
+                               f"not written (the fit's summary was not printed): {where}") from None
     if args.json:
         print(json.dumps(summary, indent=1))
     else:
@@ -442,7 +467,8 @@ def run_predict(args: argparse.Namespace) -> int:
     libsvm = _is_libsvm_model(model)
     data = read_data(args.data, target=None if libsvm else target,
                      features=None if libsvm else model.feature_names, sep=args.sep, fmt=args.data_format,
-                     need_target=False, features_from="the model's features", libsvm_base=_libsvm_base(model))
+                     need_target=False, features_from="the model's features", libsvm_base=_libsvm_base(model),
+                     max_features=max(args.max_features, len(model.feature_names)))
     _check_labels(model, data)
     X = _model_columns(model, data)
     if args.proba:
@@ -517,7 +543,8 @@ def _write_predictions(values: np.ndarray, header: List[str], output: Optional[s
     if output is None:
         np.savetxt(sys.stdout, rows, fmt=fmt, delimiter=",", header=text_header, comments="")
         return
-    with open(output, "w", encoding="utf-8") as f:
+    # Written whole or not at all: a failed write keeps the old file.
+    with replace_atomically(output) as f:
         np.savetxt(f, rows, fmt=fmt, delimiter=",", header=text_header, comments="")
 
 
@@ -549,6 +576,9 @@ def run(command: Callable[[argparse.Namespace], int], args: argparse.Namespace, 
         return fail(EXIT_BAD_INPUT, f"error: {in_flag_terms(str(e))}")
     except ImportError as e:
         return fail(EXIT_BAD_INPUT, f"error: {e}")
+    except BrokenPipeError:
+        raise  # stdout closed by the reader (`| head`): the entry point ends quietly
     except OSError as e:
-        where = f" {e.filename}" if getattr(e, "filename", None) else ""
-        return fail(EXIT_BAD_INPUT, f"error:{where}: {e.strerror or e}")
+        if getattr(e, "filename", None):
+            return fail(EXIT_BAD_INPUT, f"error: {e.filename}: {e.strerror or e}")
+        return fail(EXIT_BAD_INPUT, f"error: {e.strerror or e}")

@@ -27,6 +27,9 @@ _SUFFIXES = {
 }
 _DELIMITERS = ",\t;| "
 _CLI_EXTRA = "pip install 'descend[cli]'"
+# The widest X a LIBSVM file may make unless --max-features says more: 2**24
+# features (hashed features rarely use more), a model file of ~0.5 GB.
+MAX_FEATURES = 2**24
 
 
 class DataError(ValueError):
@@ -77,7 +80,7 @@ def data_format(path: str, fmt: Optional[str] = None) -> str:
 def read_data(path: str, *, target: Optional[str] = None, features: Optional[Sequence[str]] = None,
               weight: Optional[str] = None, sep: Optional[str] = None, fmt: Optional[str] = None,
               need_target: bool = True, features_from: str = "--features",
-              libsvm_base: Optional[int] = None) -> Data:
+              libsvm_base: Optional[int] = None, max_features: int = MAX_FEATURES) -> Data:
     """The file at `path` as a Data, every column checked.
 
     need_target: the target column must be named and present (fitting);
@@ -85,6 +88,8 @@ def read_data(path: str, *, target: Optional[str] = None, features: Optional[Seq
     may hold it too). features_from: what named the features, for messages.
     libsvm_base: 0 or 1, the first index of a LIBSVM file's features (None:
     0 when the file has an index 0, else 1, as LIBSVM's own files).
+    max_features: the most features a LIBSVM file may make (its largest
+    index sets the width: one hostile line must not take the memory).
     """
     if not os.path.exists(path):
         raise DataError(f"{path}: no such file")
@@ -95,7 +100,7 @@ def read_data(path: str, *, target: Optional[str] = None, features: Optional[Seq
         if target is not None or features is not None or weight is not None:
             raise DataError(f"{path}: a LIBSVM file's target is each line's label and its features are the "
                             "indices: --target, --features and --weight do not apply")
-        return _libsvm_data(path, libsvm_base)
+        return _libsvm_data(path, libsvm_base, max_features, need_target)
     if need_target and target is None:
         raise DataError(f"{path}: --target is required: the name of the column to predict")
     table, offset = _read_table(path, fmt, sep)
@@ -130,8 +135,9 @@ def _read_table(path: str, fmt: str, sep: Optional[str]) -> Tuple[_Table, Option
 
 
 def _head(path: str, size: int = 65536) -> str:
+    # utf-8-sig: a byte-order mark (Excel writes one) is not part of the first column's name.
     with open(path, "rb") as f:
-        return f.read(size).decode("utf-8", errors="replace")
+        return f.read(size).decode("utf-8-sig", errors="replace")
 
 
 def _looks_like_libsvm(head: str) -> bool:
@@ -187,7 +193,7 @@ def _read_csv(path: str, sep: Optional[str]) -> Tuple[_Table, int]:
 def _csv_with_pandas(path: str, delimiter: str, header: bool, names: List[str]) -> _Table:
     import pandas as pd
 
-    kwargs: Dict[str, Any] = dict(sep=delimiter, header=0 if header else None, names=names)
+    kwargs: Dict[str, Any] = dict(sep=delimiter, header=0 if header else None, names=names, encoding="utf-8-sig")
     try:
         import pyarrow  # noqa: F401
 
@@ -218,7 +224,7 @@ def _csv_with_numpy(path: str, delimiter: str, header: bool, names: List[str]) -
     C reader, then each column converted (non-numeric columns stay text)."""
     try:
         cells = np.loadtxt(path, dtype=str, delimiter=delimiter, skiprows=1 if header else 0, ndmin=2,
-                           comments=None)
+                           comments=None, encoding="utf-8-sig")
     except ValueError as e:
         raise DataError(f"{path} is not readable as CSV with delimiter {delimiter!r}: {e}") from None
     if cells.shape[1] != len(names) and cells.size:
@@ -250,10 +256,26 @@ def _read_parquet(path: str) -> _Table:
     return _frame_table(frame)
 
 
-def _load_numpy(path: str) -> Any:
+# The first bytes of a .npy array file and of an .npz archive (a zip file).
+_NPY_MAGIC, _NPZ_MAGIC = b"\x93NUMPY", b"PK"
+
+
+def _load_numpy(path: str, fmt: str) -> Any:
+    """np.load with allow_pickle=False. A file that is not an array file
+    (np.load then takes it for a pickle) or holds object arrays would get
+    NumPy's advice to load it with allow_pickle, which the command line must
+    never do with a file it was handed: say what the file is not, instead."""
+    with open(path, "rb") as f:
+        magic = f.read(len(_NPY_MAGIC))
+    if not magic.startswith(_NPY_MAGIC if fmt == "npy" else _NPZ_MAGIC):
+        kind = "a valid .npy array file" if fmt == "npy" else "a valid .npz archive (a zip of .npy files)"
+        raise DataError(f"{path} is not {kind}")
     try:
         return np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as e:
+        if "pickle" in str(e):
+            raise DataError(f"{path} holds Python objects (an object array), not numbers; descend reads numeric "
+                            "arrays only") from None
         raise DataError(f"{path} is not readable as a NumPy file: {e}") from None
 
 
@@ -269,7 +291,7 @@ def _matrix_table(arr: np.ndarray, path: str, names: Optional[Sequence[str]] = N
 
 
 def _read_npy(path: str) -> _Table:
-    arr = _load_numpy(path)
+    arr = _load_numpy(path, "npy")
     if arr.dtype.names:  # a structured array: its fields are named columns
         names = list(arr.dtype.names)
         return _Table(names, {n: arr[n] for n in names}, {n: arr[n].dtype.kind in "biuf" for n in names})
@@ -279,7 +301,7 @@ def _read_npy(path: str) -> _Table:
 def _read_npz(path: str) -> _Table:
     """An archive holding a 2-D "X" (with optional "feature_names") and 1-D
     arrays (the target, weights), or only 1-D arrays, one a column."""
-    with _load_numpy(path) as archive:
+    with _load_numpy(path, "npz") as archive:
         arrays = {key: archive[key] for key in archive.files}
     if not arrays:
         raise DataError(f"{path} is empty")
@@ -406,7 +428,7 @@ def libsvm_arrays(path: str) -> Dict[str, Any]:
         raise DataError(f"{path}: {e}") from None
 
 
-def _libsvm_data(path: str, base: Optional[int]) -> Data:
+def _libsvm_data(path: str, base: Optional[int], max_features: int, need_features: bool) -> Data:
     arrays = libsvm_arrays(path)
     labels, indptr, indices, values = arrays["labels"], arrays["indptr"], arrays["indices"], arrays["values"]
     if len(labels) == 0:
@@ -421,7 +443,14 @@ def _libsvm_data(path: str, base: Optional[int]) -> Data:
         base = 0 if arrays["min_index"] == 0 else 1  # LIBSVM's own files count from 1
     elif arrays["min_index"] < base:
         raise DataError(f"{path}: feature index {arrays['min_index']} is below the first index, {base}")
-    width = max(int(arrays["max_index"]) + 1 - base, 0)
+    width = max(int(arrays["max_index"]) + 1 - base, 0) if len(values) else 0
+    if width > max_features:
+        # Checked before one name per feature is made: index 99,999,999,999 would
+        # otherwise take minutes and end in a MemoryError.
+        raise DataError(f"{path}: feature index {int(arrays['max_index'])} makes {width:,} features, more than the "
+                        f"limit of {max_features:,} (--max-features raises it)")
+    if width == 0 and need_features:
+        raise DataError(f"{path}: no line has a feature (index:value); X needs at least one feature column")
     names = tuple(str(i + base) for i in range(width))
     X = csr_from_arrays(values, indices - base if base else indices, indptr, (len(labels), width))
     return Data(X, labels, None, names, None, "libsvm", path)

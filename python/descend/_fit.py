@@ -62,6 +62,25 @@ def _solver_options(*, loss, delta, n_classes, method, optimizer, optimizer_para
                 check_finite=bool(check_finite))
 
 
+# The core's words for a start whose objective is not finite (C++,
+# start_not_finite_message); it cannot know whether X was checked.
+_START = "the objective is not finite at the start"
+
+
+def start_not_finite(error: BaseException, check_finite: bool) -> BaseException:
+    """The core's DivergenceError, reworded when the start's objective is not
+    finite and check_finite=False skipped X and y's check: NaN or infinity
+    in the data is then the likelier cause than coef0/intercept0 (the
+    core's message names only those). Any other error is returned as it is."""
+    message = str(error)
+    if check_finite or not message.startswith(_START):
+        return error
+    objective = message[len(_START):].split(")")[0] + ")"
+    return type(error)(f"{_START}{objective}: X or y may hold NaN or infinity (check_finite=False skipped "
+                       "that check; call with check_finite=True to find them), or the start point (coef0, "
+                       "intercept0) overflows the loss on this data; no learning rate can fix it")
+
+
 def _state_of(state: object) -> Optional[FitState]:
     if state is not None and not isinstance(state, FitState):
         raise TypeError(f"state must be a descend.FitState or None, got {type(state).__name__}")
@@ -439,6 +458,8 @@ def fit(
                            state=state, precompute=precompute, average=average, precondition=precondition,
                            **options)
         _finish_bar(bar, report)
+    except _core.DivergenceError as e:
+        raise start_not_finite(e, check_finite) from None
     finally:
         if bar is not None:
             bar.close()  # after an exception: the last count shown, the bar closed

@@ -42,15 +42,17 @@ class MinimizeResult:
 def _evaluator(fun: Callable, jac: Any, shape: tuple) -> Callable[[np.ndarray], tuple]:
     """x -> (f, g) from fun (and jac), checking what the user's functions return."""
     check_callable(fun, "fun")
+    # fun and jac each get a copy of the iterate, as scipy.optimize does: one
+    # that writes into its argument must not move minimize's x (nor the other's).
     if jac is True:
         def both(x):
-            out = fun(x)
+            out = fun(x.copy())
             if not (isinstance(out, tuple) and len(out) == 2):
                 raise TypeError("with jac=True, fun must return a pair (f, g)")
             return out
     elif callable(jac):
         def both(x):
-            return fun(x), jac(x)
+            return fun(x.copy()), jac(x.copy())
     else:
         raise TypeError("jac must be True (fun returns (f, g)) or a callable returning the gradient; "
                         "descend does not approximate gradients")

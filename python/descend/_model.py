@@ -37,7 +37,9 @@ from typing import Any, Iterable, Optional, Union
 import numpy as np
 
 from . import _core
+from ._atomic import replace_atomically
 from ._result import FitResult
+from ._sparse import check_structure, is_sparse
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "Model", "load_model", "save_model"]
 
@@ -112,12 +114,57 @@ def _real_array(value: Any, name: str) -> np.ndarray:
         raise TypeError(f"{name} must hold real numbers, got complex values")
     if value is None:  # np.array(None, dtype=float) would be NaN
         raise TypeError(f"{name} must be a number or an array of numbers, got None")
+    # One type per field: np.array(..., float64) would also take "1.5" and True.
+    if _holds_non_number(value):
+        raise TypeError(f"{name} must hold numbers (not strings or booleans), got {value!r}")
     try:
         return np.array(value, dtype=np.float64)
     except OverflowError:
         raise ValueError(f"{name} must be finite (no NaN or infinity), got a number beyond float64's range") from None
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a number or an array of numbers, got {value!r}") from None
+
+
+def _holds_non_number(value: Any) -> bool:
+    """Whether value (a number, an array or nested lists) holds a string, a
+    bool or anything else that is not a real number."""
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in "iuf":
+            return False
+        if value.dtype.kind != "O":
+            return True
+        return any(_holds_non_number(v) for v in value.ravel().tolist())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_non_number(v) for v in value)
+    if isinstance(value, (bool, np.bool_)):
+        return True
+    return not isinstance(value, (int, float, np.integer, np.floating))
+
+
+def _check_format_version(version: Any, name: str = "format_version") -> int:
+    """An int from 1 to FORMAT_VERSION: the versions that exist (newer ones are refused by _parse first)."""
+    if isinstance(version, bool) or not isinstance(version, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {version!r}")
+    if not 1 <= int(version) <= FORMAT_VERSION:
+        raise ValueError(f"{name} must be between 1 and {FORMAT_VERSION}, got {int(version)}")
+    return int(version)
+
+
+def _generated_names(names: tuple) -> bool:
+    """Whether names are save_model's stand-ins x0, x1, ... (the model was fit without names)."""
+    return names == tuple(f"x{j}" for j in range(len(names)))
+
+
+def _native(values: np.ndarray) -> np.dtype:
+    return values.dtype if values.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+
+
+def _check_finite(values: np.ndarray) -> None:
+    """NaN or infinity in X is a ValueError, as for fit and the command line
+    (a prediction of NaN would pass silently into whatever reads it)."""
+    # ravel(order="K"): a view of a C- or F-ordered X, no copy; float16/longdouble as float64.
+    if values.dtype.kind == "f" and not _core.all_finite(np.asarray(values.ravel(order="K"), _native(values))):
+        raise ValueError("X contains NaN or infinity; remove or impute those values")
 
 
 def _check_loss(loss: object) -> None:
@@ -248,7 +295,7 @@ class Model:
         set_(self, "options", _plain(self.options))
         set_(self, "outcome", _plain(self.outcome))
         set_(self, "descend_version", str(self.descend_version))
-        set_(self, "format_version", int(self.format_version))
+        set_(self, "format_version", _check_format_version(self.format_version))
 
     def __repr__(self) -> str:
         classes = None if self.classes is None else self.classes.tolist()
@@ -271,22 +318,27 @@ class Model:
         float64 ndarray of shape (n_samples,), or (n_samples, k) for a (d, k) coef.
         """
         d = self.coef.shape[0]
-        if "scipy" in type(X).__module__:
-            import scipy.sparse  # type: ignore[import-untyped, unused-ignore]  # only for a sparse X
-
-            if scipy.sparse.issparse(X):
-                if X.ndim != 2 or X.shape[1] != d:
-                    raise ValueError(f"X must have shape (n_samples, {d}) (the model's features), got {X.shape}")
-                if X.dtype.kind not in "biuf":
-                    raise TypeError(f"X must hold numbers, got dtype {X.dtype}")
-                X = X.astype(np.float64, copy=False)
-                dense: np.ndarray = np.asarray(X @ self.coef, dtype=np.float64) + self.intercept
-                return dense
+        if is_sparse(X):
+            X = check_structure(X)  # the one structure check fit makes too
+            if X.ndim != 2 or X.shape[1] != d:
+                raise ValueError(f"X must have shape (n_samples, {d}) (the model's features), got {X.shape}")
+            if X.dtype.kind not in "biuf":
+                raise TypeError(f"X must hold numbers, got dtype {X.dtype}")
+            _check_finite(X.data)
+            X = X.astype(np.float64, copy=False)
+            dense: np.ndarray = np.asarray(X @ self.coef, dtype=np.float64) + self.intercept
+            return dense
+        columns = getattr(X, "columns", None)
+        if columns is not None and getattr(X, "ndim", 0) == 2 and not _generated_names(self.feature_names):
+            # A DataFrame: its columns by name, in the model's order (as scikit-learn
+            # checks feature_names_in_), never by position; extra columns are left out.
+            X = X.iloc[:, self.feature_index(columns)]
         X = np.asarray(X)
         if X.ndim != 2 or X.shape[1] != d:
             raise ValueError(f"X must have shape (n_samples, {d}) (the model's features), got {X.shape}")
         if X.dtype.kind not in "biuf":
             raise TypeError(f"X must hold numbers, got dtype {X.dtype}")
+        _check_finite(X)
         p: np.ndarray = X.astype(np.float64, copy=False) @ self.coef + self.intercept
         return p
 
@@ -375,8 +427,8 @@ def _parse(d: Any, where: str) -> Model:
     if not isinstance(d, dict) or d.get("format") != FORMAT:
         raise ValueError(f"{where} is not a descend model file")
     version = d.get("format_version")
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise ValueError(f"{where} has no valid \"format_version\" (an integer), got {version!r}")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(f"{where} has no valid \"format_version\" (an integer from 1), got {version!r}")
     if version > FORMAT_VERSION:
         raise ValueError(f"{where} was written by a newer descend (format version {version}; this descend reads "
                          f"up to {FORMAT_VERSION}): upgrade descend")
@@ -394,6 +446,10 @@ def _parse(d: Any, where: str) -> Model:
     extra = [n for n in coef_map if n not in set(features)]
     if extra:
         raise ValueError(f"{where}: \"coef\" has entries for {', '.join(map(repr, extra))} not in \"features\"")
+    strings = [n for n in features if _holds_non_number(coef_map[n])]
+    if strings:
+        raise ValueError(f"{where}: \"coef\" must map every feature to a number (or a list of numbers), got "
+                         f"{coef_map[strings[0]]!r} for {strings[0]!r}")
     try:
         coef = np.array([coef_map[n] for n in features], dtype=np.float64)
     except OverflowError:
@@ -555,7 +611,10 @@ def save_model(path: _PathType, model: Any, *, loss: Optional[str] = None,
         options=parts["options"], outcome=parts["outcome"], descend_version=__version__,
         format_version=FORMAT_VERSION,
     )
-    Path(path).write_text(json.dumps(fitted.to_dict(), indent=1) + "\n", encoding="utf-8")
+    text = json.dumps(fitted.to_dict(), indent=1) + "\n"
+    # Written whole or not at all: a failed write (a full disk) keeps the old model.
+    with replace_atomically(path) as f:
+        f.write(text)
 
 
 def load_model(path: _PathType) -> Model:

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any, Optional, Tuple, Union
 
 import numpy as np
 
+from ._atomic import replace_atomically
+
 if TYPE_CHECKING:  # pragma: no cover - for the annotations only
     from matplotlib.axes import Axes
 
@@ -186,6 +188,7 @@ def save_loss_curve(result: Any, path: Union[str, "os.PathLike[str]"], *, dpi: f
         ax = fig.add_subplot()
         plot_loss_curve(result, ax, title=title)
         fig.tight_layout()
-        fig.savefig(os.fspath(path), dpi=dpi, format="png")
+        with replace_atomically(path, "wb") as f:  # no half-written PNG over an old one
+            fig.savefig(f, dpi=dpi, format="png")
     finally:
         fig.clear()

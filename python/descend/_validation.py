@@ -13,9 +13,10 @@ import operator
 
 import numpy as np
 
+from ._dtypes import NATIVE as FLOAT_DTYPES
+from ._dtypes import native_dtype
 from ._sparse import SparseX, as_sparse, is_sparse
 
-FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _MAX_SEED = 2**64 - 1
 _INT64 = 2**63
 _MAX_INT32 = 2**31 - 1
@@ -26,7 +27,7 @@ def _numeric_array(a: object, name: str) -> np.ndarray:
         raise TypeError(f"{name} is a sparse matrix; it must be a dense array (call .toarray())")
     arr = np.asarray(a)
     if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold real numbers, got an array of dtype {arr.dtype}")
+        raise TypeError(f"{name} must hold real numbers (floats, integers or bool), got an array of dtype {arr.dtype}")
     return arr
 
 
@@ -34,8 +35,9 @@ def as_matrix(X: object, name: str = "X") -> np.ndarray | SparseX:
     """X as a 2-D float32/float64 array, in place when C- or F-contiguous,
     or a scipy.sparse X as the core's SparseX (see descend._sparse).
 
-    Integer and bool X become float64 (as NumPy does); any other strides
-    are copied once into C order.
+    Other dtypes follow X's one rule (descend._dtypes: float16 becomes
+    float32, integers and bool float64); any other strides are copied
+    once into C order.
     """
     if type(X) is np.ndarray and X.ndim == 2 and X.dtype in FLOAT_DTYPES and (X.flags.c_contiguous or X.flags.f_contiguous):
         return X  # the common case, before the general checks (a tiny fit's call costs microseconds)
@@ -45,8 +47,9 @@ def as_matrix(X: object, name: str = "X") -> np.ndarray | SparseX:
     if arr.ndim != 2:
         hint = " (use X.reshape(-1, 1) for a single feature)" if arr.ndim == 1 else ""
         raise ValueError(f"{name} must be 2-D of shape (n_samples, n_features), got shape {arr.shape}{hint}")
-    if arr.dtype not in FLOAT_DTYPES:
-        arr = arr.astype(np.float64)
+    dtype = native_dtype(arr.dtype, name)
+    if arr.dtype != dtype:
+        arr = arr.astype(dtype)
     if not (arr.flags.c_contiguous or arr.flags.f_contiguous):
         arr = np.ascontiguousarray(arr)
     return arr

@@ -58,9 +58,11 @@ from ._fit import (
     _Progress,
     _solver_options,
     _start,
+    start_not_finite,
 )
 from ._progress import ProgressBar
 from ._result import FitResult
+from ._dtypes import native_dtype
 from ._validation import as_name, check_callable
 
 try:
@@ -174,10 +176,9 @@ def _as_matrix(X) -> "da.Array":
         warnings.warn(f"X is chunked along its columns ({len(X.chunks[1])} chunks); descend.dask rechunks it "
                       "once to one column chunk (blocks of whole rows)", UserWarning, stacklevel=3)
         X = X.rechunk({1: -1})
-    if X.dtype not in (np.float32, np.float64):
-        if X.dtype.kind not in "biu":
-            raise TypeError(f"X must hold real numbers, got a dask array of dtype {X.dtype}")
-        X = X.astype(np.float64)
+    dtype = native_dtype(X.dtype, "X", "a dask array")  # X's one rule, as descend.fit's
+    if X.dtype != dtype:
+        X = X.astype(dtype)
     return X
 
 
@@ -187,16 +188,24 @@ class _Cluster:
     def __init__(self, client, X, y, w, options, check_finite):
         from distributed import wait
 
-        xs = client.compute(list(X.to_delayed().ravel()))
-        ys = client.compute(list(y.to_delayed().ravel()))
-        ws = client.compute(list(w.to_delayed().ravel())) if w is not None else [None] * len(xs)
+        # A block of zero rows carries nothing: it is left out here, and the
+        # blocks are numbered without it (block i's shuffle seed is mixed from
+        # i), so the fit is the fit without the empty chunk, bit for bit.
+        keep = [i for i, rows in enumerate(X.chunks[0]) if rows > 0]
+
+        def blocks(a):
+            parts = list(a.to_delayed().ravel())
+            return client.compute([parts[i] for i in keep])
+
+        xs, ys = blocks(X), blocks(y)
+        ws = blocks(w) if w is not None else [None] * len(xs)
         wait(xs)
         holders = client.who_has(xs)
         by_worker: dict = {}
         for i, f in enumerate(xs):
             worker = sorted(holders[f.key])[0]
             by_worker.setdefault(worker, []).append(i)
-        first = np.concatenate([[0], np.cumsum(X.chunks[0])]).astype(int).tolist()
+        first = np.concatenate([[0], np.cumsum([X.chunks[0][i] for i in keep])]).astype(int).tolist()
         self.handles = [client.submit(_Blocks, idx, [first[i] for i in idx], [xs[i] for i in idx],
                                       [ys[i] for i in idx], [ws[i] for i in idx], options, check_finite,
                                       workers=[worker], allow_other_workers=False, actor=True, pure=False)
@@ -297,6 +306,8 @@ def fit(X, y, *, sample_weight=None, client=None, loss: str = FIT["loss"], metho
             else:
                 report = _mixing(cluster, coef, intercept, options, observer)
             _finish_bar(bar, report)
+        except _core.DivergenceError as e:
+            raise start_not_finite(e, bool(check_finite)) from None
         finally:
             cluster.release()
             if bar is not None:

@@ -35,7 +35,9 @@ except ImportError as error:  # pragma: no cover - exercised without scikit-lear
     ) from error
 
 from ._defaults import DEFAULT_L2, FIT, HYPER_PARAMS
+from ._dtypes import native_dtype
 from ._fit import fit as _descend_fit
+from ._sparse import check_structure, is_sparse
 from ._state import FitState
 from ._validation import cast_to
 
@@ -69,6 +71,19 @@ def _seed(random_state) -> int | None:
     if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
         return int(random_state)
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+def _validate_data(estimator, X, *args, **kwargs):
+    """scikit-learn's validate_data under descend's rules for X, for fit and
+    predict alike: a scipy.sparse X's structure is checked first (the one
+    check descend.fit makes: scikit-learn's conversions and products index
+    memory by its arrays unchecked), and X's dtype follows descend's one
+    rule (float16 becomes float32, not scikit-learn's float64)."""
+    if is_sparse(X):
+        X = check_structure(X)
+    dtype = getattr(X, "dtype", None)
+    wanted = np.float32 if isinstance(dtype, np.dtype) and dtype == np.float16 else _DTYPES
+    return validate_data(estimator, X, *args, dtype=wanted, accept_sparse=_SPARSE, **kwargs)
 
 
 def _is_dask(X) -> bool:
@@ -167,8 +182,9 @@ class _GDBase(BaseEstimator):
         elif X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
                              f"{self.n_features_in_} features as input")
-        if X.dtype not in _DTYPES:
-            X = X.astype(np.float64)
+        dtype = native_dtype(X.dtype, "X", "a dask array")  # X's one rule, as descend.dask.fit's
+        if X.dtype != dtype:
+            X = X.astype(dtype)
         y = np.asarray(y.compute() if _is_dask(y) else y)
         if y.ndim != 1 or y.shape[0] != X.shape[0]:
             raise ValueError(f"y must be 1-D with one entry per row of X, got shape {y.shape}")
@@ -446,7 +462,7 @@ class GDRegressor(RegressorMixin, _GDBase):
         if _is_dask(X):
             X, y = self._validate_dask(X, y, reset)
         else:
-            X, y = validate_data(self, X, y, dtype=_DTYPES, accept_sparse=_SPARSE, y_numeric=True, reset=reset)
+            X, y = _validate_data(self, X, y, y_numeric=True, reset=reset)
         y = cast_to(y, "y", X.dtype)  # a ValueError for a y beyond float32's range (X's dtype)
         w = _unit_mean(_check_sample_weight(sample_weight, X, dtype=X.dtype))
         return X, y, w
@@ -516,7 +532,7 @@ class GDRegressor(RegressorMixin, _GDBase):
         if _is_dask(X):
             X, _ = self._validate_dask(X, np.zeros(X.shape[0]), reset=False)
             return _blockwise(self.predict, X, None)
-        X = validate_data(self, X, dtype=_DTYPES, accept_sparse=_SPARSE, reset=False)
+        X = _validate_data(self, X, reset=False)
         return X @ self.coef_.astype(X.dtype, copy=False) + self.intercept_.astype(X.dtype)[0]
 
 
@@ -643,7 +659,7 @@ class GDClassifier(ClassifierMixin, _GDBase):
         if _is_dask(X):
             X, y = self._validate_dask(X, y, reset)
         else:
-            X, y = validate_data(self, X, y, dtype=_DTYPES, accept_sparse=_SPARSE, reset=reset)
+            X, y = _validate_data(self, X, y, reset=reset)
         check_classification_targets(y)
         return X, y
 
@@ -799,7 +815,7 @@ class GDClassifier(ClassifierMixin, _GDBase):
         if _is_dask(X):
             X, _ = self._validate_dask(X, np.zeros(X.shape[0]), reset=False)
             return _blockwise(self.decision_function, X, None if len(self.classes_) == 2 else len(self.classes_))
-        X = validate_data(self, X, dtype=_DTYPES, accept_sparse=_SPARSE, reset=False)
+        X = _validate_data(self, X, reset=False)
         scores = X @ self.coef_.T.astype(X.dtype, copy=False) + self.intercept_.astype(X.dtype)
         return scores[:, 0] if scores.shape[1] == 1 else scores
 

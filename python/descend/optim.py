@@ -83,6 +83,26 @@ def _check_lr_fits(spec: object, params: list) -> None:
                              f"params[{i}]; use a smaller one, or float64 parameters")
 
 
+def _check_not_aliased(params: list) -> None:
+    """Each parameter's memory is its own. The same array twice (GD([w, w]))
+    or overlapping views of one buffer would be updated once per appearance
+    each step, silently: a ValueError naming the two, as torch.optim refuses
+    a tensor in two parameter groups. The arrays are contiguous (the core
+    has checked), so sharing memory is their byte ranges overlapping: one
+    sort and a sweep, not a comparison of every pair."""
+    spans = sorted((p.__array_interface__["data"][0], i, p.nbytes) for i, p in enumerate(params) if p.nbytes)
+    reach, owner = -1, -1
+    for start, i, size in spans:
+        if start < reach:
+            first, second = sorted((owner, i))
+            same = params[first] is params[second]
+            raise ValueError(f"params[{first}] and params[{second}] "
+                             + ("are the same array" if same else "share memory (views of one buffer)")
+                             + ": each step would update it twice; pass each parameter once")
+        if start + size > reach:
+            reach, owner = start + size, i
+
+
 def _aliases(hyper: dict, betas: object = None, eps: object = None) -> dict:
     """PyTorch's names folded into descend's: betas=(b1, b2) -> beta_1, beta_2; eps -> epsilon."""
     if betas is not None:
@@ -114,6 +134,7 @@ class Optimizer:
         self.params = arrays
         self._lr = rule_default(self.name, "lr") if lr is None else lr
         self._cores = self._make_cores(as_float_params(hyper), self._lr, as_n_threads(n_threads))
+        _check_not_aliased(arrays)  # after the cores' checks: every array is contiguous here
 
     def _make_cores(self, hyper: dict, lr: LearningRate, n_threads: int) -> list:
         spec = _lr_spec(lr)
