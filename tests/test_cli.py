@@ -334,7 +334,7 @@ def test_missing_file(tmp_path):
 
 def test_unreadable_format(tmp_path):
     (tmp_path / "junk.npy").write_bytes(b"\x00\x01 not numpy")
-    fails(cli("fit", tmp_path / "junk.npy", "--target", "0", check=False), 2, "junk.npy", "not readable")
+    fails(cli("fit", tmp_path / "junk.npy", "--target", "0", check=False), 2, "junk.npy", "not a valid .npy array file")
     (tmp_path / "junk.parquet").write_bytes(b"not parquet at all")
     fails(cli("fit", tmp_path / "junk.parquet", "--target", "y", check=False), 2, "junk.parquet", "Parquet")
 
