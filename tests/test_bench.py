@@ -40,3 +40,15 @@ def test_unknown_workload_is_an_error(capsys):
     with pytest.raises(SystemExit):
         bench.main(["--only", "W99"])
     assert "W99" in capsys.readouterr().err
+
+
+def test_per_build_rows_name_every_build_and_the_default(capsys):
+    # WB times each build in a child process (DESCEND_ISA forced) beside the default pick.
+    from descend import _core
+
+    assert bench.main(["--quick", "--only", "WB", "--repeats", "1"]) == 0
+    text = capsys.readouterr().out
+    for isa in _core.cpu_supports():
+        assert f"descend DESCEND_ISA={isa}" in text
+    assert f"descend default ({_core.ISA})" in text
+    assert text.count("the fastest build") == 4  # one verdict per row: W1 f64 C, F, f32, W2

@@ -808,9 +808,16 @@ def _w9_iterations(cfg: Config) -> List[Row]:
     return rows
 
 
+def wb_per_build(cfg: Config) -> List[Row]:
+    from ._bench_builds import per_build  # child processes, one per build (DESCEND_ISA)
+
+    return per_build(cfg)
+
+
 WORKLOADS = {
     "W0": w0_textbook,
     "W1": w1_batch,
+    "WB": wb_per_build,
     "W1s": w1s_in_cache,
     "W2": w2_sgd,
     "W3": w3_minibatch_logistic,
