@@ -19,7 +19,8 @@ class FitResult:
         start value when fit_intercept=False).
     n_iter : int, iterations (method="batch") or epochs (sgd, minibatch) run.
     converged : bool, True when tol or gtol was met.
-    status : str, one of "max_iter", "tol", "gtol", "callback".
+    status : str, one of "max_iter", "tol", "gtol", "callback", "line_search" (optimizer="lbfgs": no
+        trial of a line search decreased the objective).
     message : str, a sentence saying why the run stopped.
     loss_history : float64 ndarray of shape (n_iter,). For batch, entry k is
         the objective at the parameters iteration k started from; for sgd and
@@ -33,6 +34,9 @@ class FitResult:
     learning_rate_history : float64 ndarray of shape (n_iter,), the step size
         in force at each check: for batch the one iteration k's update uses,
         for sgd and minibatch the one of epoch k's first update.
+    n_evals : int or None, passes over X of an optimizer="lbfgs" fit, the
+        start's and every line-search trial's (each one objective and
+        gradient; at least n_iter): None for the other update rules.
     """
 
     coef: np.ndarray
@@ -45,6 +49,7 @@ class FitResult:
     grad_norm: float
     learning_rate: float
     learning_rate_history: np.ndarray = field(repr=False)
+    n_evals: int | None = None
 
     def __repr__(self) -> str:
         final = self.loss_history[-1] if len(self.loss_history) else float("nan")

@@ -503,6 +503,229 @@ class BarzilaiBorwein:
         self.recent = (self.recent + [J])[-BB_MEMORY:]
 
 
+# The core's default of lbfgs's `history` (the twin's own where the core has no lbfgs yet).
+LBFGS_DEFAULTS = DEFAULTS.get("lbfgs", {"history": 10})
+LBFGS_C1, LBFGS_C2, LBFGS_MAX_EVALS = 1e-4, 0.9, 20
+LBFGS_FAILED = ("the line search found no point that decreases the objective in 20 trials (the objective's "
+                "last digits may be rounding: a looser gtol or tol stops earlier)")
+
+
+class Lbfgs:
+    """optimizer="lbfgs" (method="batch"): the quasi-Newton direction from
+    the last `history` pairs (s_i, y_i) = (u_{i+1} - u_i, g_{i+1} - g_i),
+    oldest first, in the solver's coordinates u with the metric P
+    (precondition="auto"; else P = 1); g is the smooth part's gradient
+    (data mean + l2/2 ||coef||^2), also under l1.
+
+    With l1 > 0 (OWL-QN, Andrew & Gao 2007) the direction is built from the
+    pseudo-gradient v of F = f + l1 ||coef||_1 (``pseudo_gradient``) and
+    each coefficient of it that does not oppose v is set to 0; the line
+    search keeps the trial point in the orthant of u (``orthant``,
+    ``project``). The l1 weight in u is l1 itself: u's coefficient entries
+    are the real coefficients (precondition only shifts the intercept and
+    sets the metric), so F(u) = f(u) + l1 sum_j |u_j| over the
+    coefficients, and the metric P enters through H0 = gamma P alone (the
+    same l1 as prox_step's threshold lr l1 P_j, which is the proximal step
+    of l1 ||.||_1 in the metric P^-1). The minimum-norm subgradient is the
+    same in any diagonal metric, so v does not depend on P.
+    """
+
+    def __init__(self, history, alpha0, p, n_coef, l1):
+        self.history, self.alpha0, self.p, self.n_coef, self.l1 = history, alpha0, p, n_coef, l1
+        self.pairs = []  # (s, y, rho), oldest first
+        self.u = None  # the accepted trial's u (the next iteration steps from it, not from to_u(from_u(u)))
+        self.pending = None  # (F, g, gb) at the accepted trial: the next check's, no extra pass
+
+    def pseudo_gradient(self, u, g):
+        """v = g where l1 = 0; else, for a coefficient j:
+        g_j + l1 where u_j > 0, g_j - l1 where u_j < 0, and where u_j = 0:
+        g_j + l1 if that is < 0, g_j - l1 if that is > 0, else 0
+        (the subgradient of F of least magnitude); intercepts: g_j."""
+        if self.l1 == 0:
+            return g.copy()
+        n, l1 = self.n_coef, self.l1
+        v = g.copy()
+        c, gc = u[:n], g[:n]
+        at_zero = np.where(gc + l1 < 0, gc + l1, np.where(gc - l1 > 0, gc - l1, 0.0))
+        v[:n] = np.where(c > 0, gc + l1, np.where(c < 0, gc - l1, at_zero))
+        return v
+
+    def two_loop(self, q):
+        """H q by the two-loop recursion over the pairs, rho_i = 1 / (y_i . s_i):
+            for i = m..1: a_i = rho_i (s_i . q); q = q - a_i y_i
+            r = gamma P q,  gamma = (s_m . y_m) / (y_m . P y_m)  (alpha0 without pairs)
+            for i = 1..m: b = rho_i (y_i . r); r = r + (a_i - b) s_i
+        (H is the BFGS inverse-Hessian estimate grown from H0 = gamma P.)"""
+        q = q.copy()
+        a = []
+        for s, y, rho in reversed(self.pairs):
+            a.append(rho * np.dot(s, q))
+            q = q - a[-1] * y
+        if self.pairs:
+            s, y, _ = self.pairs[-1]
+            gamma = np.dot(s, y) / np.dot(y, self.p * y)
+        else:
+            gamma = self.alpha0
+        r = gamma * self.p * q
+        for (s, y, rho), a_i in zip(self.pairs, reversed(a)):
+            b = rho * np.dot(y, r)
+            r = r + (a_i - b) * s
+        return r
+
+    def oppose(self, d, v):
+        """l1: d_j = 0 for each coefficient j with d_j v_j >= 0 (d must oppose v)."""
+        if self.l1 > 0:
+            n = self.n_coef
+            d[:n] = np.where(d[:n] * v[:n] >= 0, 0.0, d[:n])
+        return d
+
+    def direction(self, u, g):
+        """(d, v, dphi0 = v . d): d = -H v, projected by ``oppose``; where
+        v . d >= 0 or is not finite the pairs are cleared and
+        d = -alpha0 P v (projected again) is taken, whatever its v . d."""
+        v = self.pseudo_gradient(u, g)
+        with np.errstate(all="ignore"):
+            d = self.oppose(-self.two_loop(v), v)
+            dphi0 = np.dot(v, d)
+            if not (np.isfinite(dphi0) and dphi0 < 0):
+                self.pairs = []
+                d = self.oppose(-self.alpha0 * self.p * v, v)
+                dphi0 = np.dot(v, d)
+        return d, v, dphi0
+
+    def orthant(self, u, v):
+        """xi_j = sign(u_j) where u_j != 0, else sign(-v_j) (coefficients only)."""
+        c = u[: self.n_coef]
+        return np.where(c != 0, np.sign(c), np.sign(-v[: self.n_coef]))
+
+    def project(self, trial, xi):
+        """trial_j = 0 for each coefficient j whose sign is not xi_j (intercepts kept)."""
+        trial = trial.copy()
+        n = self.n_coef
+        trial[:n] = np.where(np.sign(trial[:n]) != xi, 0.0, trial[:n])
+        return trial
+
+    def remember(self, s, y):
+        """Keep the pair when s . y > 0 and finite; the newest `history` pairs."""
+        with np.errstate(all="ignore"):
+            sy = np.dot(s, y)
+        if np.isfinite(sy) and sy > 0:
+            self.pairs = (self.pairs + [(s, y, 1.0 / sy)])[-self.history :]
+
+
+def _lbfgs_history(optimizer_params, method, loss, average, state):
+    """optimizer="lbfgs"'s `history` (int >= 1), after the checks of what
+    lbfgs takes: method="batch", a smooth loss, no averaging, no state."""
+    unknown = set(optimizer_params) - set(LBFGS_DEFAULTS)
+    if unknown:
+        raise TypeError(f"optimizer 'lbfgs' takes no {sorted(unknown)}")
+    history = optimizer_params.get("history", LBFGS_DEFAULTS["history"])
+    if isinstance(history, bool) or not isinstance(history, (int, np.integer)) or history < 1:
+        raise ValueError(f"history must be an int >= 1 (the (s, y) pairs lbfgs keeps), got {history!r}")
+    if method != "batch":
+        raise ValueError(f"optimizer='lbfgs' is for method='batch' only, got method={method!r}")
+    if CURVATURE[loss] is None:
+        raise ValueError(f"optimizer='lbfgs' needs a loss with a Lipschitz gradient, not {loss!r}")
+    if average:
+        raise ValueError("optimizer='lbfgs' takes no average (average is for method='sgd' and 'minibatch')")
+    if state is not None:
+        raise ValueError("optimizer='lbfgs' takes no state: a run cannot be continued")
+    return int(history)
+
+
+def _cubic_minimiser(lo, hi):
+    """The trial of zoom: the minimiser of the cubic through (lo, phi_lo,
+    dphi_lo) and (hi, phi_hi, dphi_hi) (Nocedal & Wright (3.59)):
+        d1 = dphi_lo + dphi_hi - 3 (phi_lo - phi_hi) / (lo - hi)
+        d2 = sign(hi - lo) sqrt(d1^2 - dphi_lo dphi_hi)
+        a  = hi - (hi - lo) (dphi_hi + d2 - d1) / (dphi_hi - dphi_lo + 2 d2)
+    the midpoint (lo + hi) / 2 where d1^2 - dphi_lo dphi_hi < 0, where
+    anything is not finite, or where a is not inside [lo' + w/10,
+    hi' - w/10] (lo', hi' the ends in order, w = hi' - lo').
+    lo and hi are trials (a, phi, dphi, ...)."""
+    (a_lo, phi_lo, dphi_lo), (a_hi, phi_hi, dphi_hi) = lo[:3], hi[:3]
+    middle = (a_lo + a_hi) / 2
+    with np.errstate(all="ignore"):
+        d1 = dphi_lo + dphi_hi - 3 * (phi_lo - phi_hi) / (a_lo - a_hi)
+        disc = d1 * d1 - dphi_lo * dphi_hi
+        if not (np.isfinite(d1) and np.isfinite(disc)) or disc < 0:
+            a = middle
+        else:
+            d2 = np.sign(a_hi - a_lo) * np.sqrt(disc)
+            a = a_hi - (a_hi - a_lo) * (dphi_hi + d2 - d1) / (dphi_hi - dphi_lo + 2 * d2)
+    left, right = min(a_lo, a_hi), max(a_lo, a_hi)
+    width = right - left
+    if not np.isfinite(a) or a < left + 0.1 * width or a > right - 0.1 * width:
+        a = middle
+    return a
+
+
+def strong_wolfe_search(trial_at, phi0, dphi0, c1=LBFGS_C1, c2=LBFGS_C2, max_evals=LBFGS_MAX_EVALS):
+    """The line search of lbfgs with l1 = 0: the first a in 1, 2, 4, ...
+    (and zoom's trials) with the strong Wolfe conditions
+        phi(a) <= phi0 + c1 a dphi0   and   |dphi(a)| <= -c2 dphi0,
+    phi(a) = f(u + a d), dphi(a) = g(u + a d) . d (Nocedal & Wright,
+    Algorithms 3.5 and 3.6):
+
+        a_prev = 0 (phi0, dphi0), a = 1, i = 1; loop:
+          phi(a) > phi0 + c1 a dphi0, or i > 1 and phi(a) >= phi(a_prev): zoom(a_prev, a)
+          |dphi(a)| <= -c2 dphi0: accept a
+          dphi(a) >= 0: zoom(a, a_prev)
+          a_prev = a, a = 2 a, i += 1
+        zoom(lo, hi): loop: a = _cubic_minimiser(lo, hi)
+          phi(a) > phi0 + c1 a dphi0 or phi(a) >= phi(lo): hi = a
+          else: |dphi(a)| <= -c2 dphi0: accept a;
+                dphi(a) (hi - lo) >= 0: hi = lo;  lo = a
+
+    trial_at(a) is one pass over X and returns (a, phi, dphi, ...) with a
+    phi that is not finite as +inf and its dphi as NaN; comparisons with a
+    NaN dphi of a finite phi are IEEE's (false). Returns the accepted
+    trial, or None after max_evals trials none of which was accepted."""
+    prev, evals = (0.0, phi0, dphi0), 0
+    a = 1.0
+    lo = hi = None
+    while evals < max_evals:  # bracketing
+        t = trial_at(a)
+        evals += 1
+        if t[1] > phi0 + c1 * a * dphi0 or (evals > 1 and t[1] >= prev[1]):
+            lo, hi = prev, t
+            break
+        if abs(t[2]) <= -c2 * dphi0:
+            return t
+        if t[2] >= 0:
+            lo, hi = t, prev
+            break
+        prev, a = t, 2 * a
+    while evals < max_evals and lo is not None:  # zoom
+        a = _cubic_minimiser(lo, hi)
+        t = trial_at(a)
+        evals += 1
+        if t[1] > phi0 + c1 * a * dphi0 or t[1] >= lo[1]:
+            hi = t
+        else:
+            if abs(t[2]) <= -c2 * dphi0:
+                return t
+            if t[2] * (hi[0] - lo[0]) >= 0:
+                hi = lo
+            lo = t
+    return None
+
+
+def orthant_backtracking(trial_at, F0, max_evals=LBFGS_MAX_EVALS, c1=LBFGS_C1):
+    """The line search of lbfgs with l1 > 0 (OWL-QN): a = 1, 1/2, 1/4, ...;
+    trial_at(a) projects u + a d onto u's orthant (Lbfgs.project), makes
+    one pass over X and returns (a, F, v . (u(a) - u), ...); the first
+    trial with F(u(a)) <= F0 + c1 v . (u(a) - u) is accepted (a F that is
+    not finite never is). None after max_evals trials."""
+    a = 1.0
+    for _ in range(max_evals):
+        t = trial_at(a)
+        if t[1] <= F0 + c1 * t[2]:
+            return t
+        a = a / 2
+    return None
+
+
 # ---------------------------------------------------------------- the solver
 
 
@@ -583,11 +806,15 @@ def fit(
         coef = np.zeros(d) if coef0 is None else np.array(coef0, np.float64)
         b = 0.0 if intercept0 is None else float(intercept0)
     size = coef.size + (k if fit_intercept else 0)
+    lbfgs = optimizer == "lbfgs"
+    if lbfgs:
+        history_size = _lbfgs_history(optimizer_params, method, loss, average, state)
+        optimizer_params = {}
     fista = isinstance(optimizer_params.get("momentum"), str)  # momentum="auto"
     if fista:
         optimizer_params = {key: v for key, v in optimizer_params.items() if key != "momentum"}
-    bb = learning_rate == "bb"
-    scaled = precondition == "auto" and method == "batch" and optimizer in PRECONDITIONED_RULES
+    bb = learning_rate == "bb" or lbfgs  # lbfgs: bb's first step is its alpha0, and learning_rate is unused
+    scaled = precondition == "auto" and method == "batch" and (optimizer in PRECONDITIONED_RULES or lbfgs)
     scaling = Scaling(X, w, k, fit_intercept, scaled) if scaled or bb else None
     P = scaling.p() if scaled else np.ones(size)
     if bb:
@@ -657,6 +884,56 @@ def fit(
             count = rule.t - average_from + 1
             avg["theta"] = theta.copy() if count == 1 else avg["theta"] + (theta - avg["theta"]) / count
 
+    n_evals = 0  # passes over X at the parameters (batch)
+
+    def evaluate():  # objective over all rows at the current parameters: one pass over X
+        nonlocal n_evals
+        n_evals += 1
+        return objective(np.arange(n))
+
+    def lbfgs_update(J, g, gb):  # iteration k's update from u_k; False where the line search failed
+        nonlocal coef, b
+        theta_k = (coef.copy(), np.copy(b))
+        u, gu = in_u(g, gb)
+        if quasi.u is not None:  # the accepted trial's own u, not to_u(from_u(u))
+            u = quasi.u
+        d, v, dphi0 = quasi.direction(u, gu)
+
+        def trial(point):  # one pass over X at u = point: (F, g, gb, g in u)
+            from_u(point)
+            F, g1, gb1 = evaluate()
+            return np.float64(F), g1, gb1, in_u(g1, gb1)[1]
+
+        if l1 == 0:
+            def trial_at(a):
+                point = u + a * d
+                F, g1, gb1, gu1 = trial(point)
+                if not np.isfinite(F):
+                    return (a, np.inf, np.nan, point, F, g1, gb1, gu1)
+                with np.errstate(all="ignore"):
+                    return (a, F, np.dot(gu1, d), point, F, g1, gb1, gu1)
+
+            found = strong_wolfe_search(trial_at, np.float64(J), dphi0)
+        else:
+            xi = quasi.orthant(u, v)
+
+            def trial_at(a):
+                point = quasi.project(u + a * d, xi)
+                F, g1, gb1, gu1 = trial(point)
+                with np.errstate(all="ignore"):
+                    return (a, F, np.dot(v, point - u), point, F, g1, gb1, gu1)
+
+            found = orthant_backtracking(trial_at, np.float64(J))
+        if found is None:  # back to u_k, the point of the last check
+            coef, b = theta_k[0], (theta_k[1] if np.ndim(theta_k[1]) else float(theta_k[1]))
+            return False
+        point, F, g1, gb1, gu1 = found[3:]
+        from_u(point)
+        with np.errstate(all="ignore"):
+            quasi.remember(point - u, gu1 - gu)
+        quasi.u, quasi.pending = point, (F, g1, gb1)
+        return True
+
     def grad_norm(g, gb, step_lr):
         if scaled:  # in the scaled coordinates: sqrt(sum P g_u^2), or l1's step there
             u, gu = in_u(g, gb)
@@ -678,8 +955,9 @@ def fit(
     restart = (coef.copy(), np.copy(b), 0, start if np.isfinite(start) else np.inf)
     resume = state is not None and state.get("started")
     while True:  # one attempt per pass: the first run, then each restart
-        rule = Rule(optimizer, size, **optimizer_params)
-        accelerated, steps = Fista(), BarzilaiBorwein(lrs.eta0) if bb else None
+        rule = Rule("gd" if lbfgs else optimizer, size, **optimizer_params)  # lbfgs: rule.t stays 0
+        accelerated, steps = Fista(), BarzilaiBorwein(lrs.eta0) if bb and not lbfgs else None
+        quasi = Lbfgs(history_size, lrs.eta0, P, coef.size, l1) if lbfgs else None
         rng = Random(seed)
         avg["theta"] = None
         if resume:  # the first attempt continues the run the state holds
@@ -696,8 +974,11 @@ def fit(
         while it < max_iter:
             lr = lrs.at(rule.t)
             if method == "batch":
-                J, g, gb = objective(np.arange(n))
-                if bb:  # a rejected point is no check
+                if quasi is not None and quasi.pending is not None:  # evaluated by the line search
+                    J, g, gb = quasi.pending
+                else:
+                    J, g, gb = evaluate()
+                if steps is not None:  # a rejected point is no check
                     u, gu = in_u(g, gb)
                     if not steps.accept(u, gu, J, n, P):
                         from_u(steps.backtrack(P, coef.size, l1))
@@ -732,7 +1013,11 @@ def fit(
                 if streak >= n_iter_no_change:
                     status = "tol"
                     break
-            if method == "batch":
+            if lbfgs:
+                if not lbfgs_update(J, g, gb):
+                    status = "line_search"
+                    break
+            elif method == "batch":
                 update(g, gb, lr)
             it += 1
         if not diverged:
@@ -761,9 +1046,10 @@ def fit(
         n_iter=len(history),
         converged=status in ("tol", "gtol"),
         status=status,
-        message=status + (note if retries else ""),
+        message=(LBFGS_FAILED if status == "line_search" else status) + (note if retries else ""),
         loss_history=np.array(history),
         grad_norm=norm,
         learning_rate=lrs.eta0,
         learning_rate_history=np.array(lr_history),
+        n_evals=n_evals if lbfgs else None,
     )
