@@ -790,6 +790,37 @@ def fit(
     history keeps the checks that led to that point and J_0 stays the
     divergence test's reference. At most MAX_RETRIES times; a start whose
     objective is not finite is not retried.
+
+    optimizer="lbfgs" (method="batch", a smooth loss; hyper-parameter
+    history, an int >= 1, default 10): in the solver's coordinates u (those
+    of precondition="auto", with its metric P; else u = (coef, intercept),
+    P = 1), iteration k checks u_k exactly as the other batch rules do
+    (loss_history[k] = F(u_k), the divergence test, gtol on
+    grad_norm(g, gb, alpha0), tol), then takes the direction d of
+    Lbfgs.direction and the step of strong_wolfe_search (l1 = 0) or
+    orthant_backtracking (l1 > 0). Each trial is one pass over X; the
+    accepted one's objective and gradient are the next check's (no extra
+    pass), and its pair (s, y) of smooth gradients is kept when s . y > 0.
+    alpha0 is learning_rate="bb"'s first step; learning_rate is unused.
+    Where the spec left a choice, the twin takes the simplest:
+    - learning_rate and every learning_rate_history entry are alpha0 (the
+      step lengths the line searches accept are not recorded);
+    - the l1 weight in u is l1 itself: u's coefficient entries are the
+      coefficients (precondition shifts the intercept only), so F(u) =
+      f(u) + l1 sum |u_j| and P enters through H0 = gamma P only (see Lbfgs);
+    - iteration 0 steps from u_0 = to_u(coef0, intercept0); every later one
+      from the accepted trial's u itself, not from to_u(from_u(u));
+    - a trial whose objective is not finite counts as phi = +inf, dphi = NaN;
+      a finite phi with a dphi that is not finite is compared as it is
+      (IEEE: comparisons with NaN are false);
+    - no trial accepted in 20: status "line_search" (converged False), the
+      parameters of the last check, n_iter = the checks made;
+    - on_divergence="retry" as for "bb": back to the best checked point, a
+      fresh Lbfgs (no pairs) with alpha0 / 10 (gamma without pairs, the
+      fallback direction and gtol's step all take the new alpha0);
+    - FitResult.n_evals: the passes over X, the start's and every trial's,
+      over all attempts (None for the other rules);
+    - state=, average= and methods other than "batch" are refused (ValueError).
     """
     if on_divergence not in ON_DIVERGENCE:
         raise ValueError(f"unknown on_divergence {on_divergence!r}; expected one of {ON_DIVERGENCE}")
