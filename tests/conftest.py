@@ -36,6 +36,9 @@ import scipy.special  # noqa: E402
 # and silently out of the parametrised tests with it.
 METHODS = ("batch", "sgd", "minibatch")
 OPTIMIZERS = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
+# The rules of descend.fit's batch loop alone (no elementwise step: not in
+# descend.optim, nor for sgd/minibatch); the core lists them after OPTIMIZERS.
+BATCH_ONLY_OPTIMIZERS = ("lbfgs",)
 LOSSES = ("squared", "logistic", "hinge", "huber", "softmax")
 
 
@@ -304,3 +307,26 @@ settings.register_profile("long", parent=settings.get_profile("default"), max_ex
 settings.register_profile("default", max_examples=40, deadline=None, derandomize=True, database=None,
                           suppress_health_check=_SLOW_INPUTS)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+# The C++ tests' build (cpp_build.py) starts in the background when
+# test_cpp.py's tests are among those collected, in one process (the first
+# pytest-xdist worker, or the only process): it compiles on a core while
+# the Python tests run, instead of when test_cpp.py's turn comes (about 3
+# of CI's minutes). test_cpp.py's fixture then waits for it on its lock.
+_CPP_BUILD: dict = {}
+
+
+def pytest_collection_finish(session):
+    if os.environ.get("PYTEST_XDIST_WORKER", "gw0") != "gw0":
+        return
+    if any(item.nodeid.split("::")[0].endswith("test_cpp.py") for item in session.items):
+        from cpp_build import start_in_background
+
+        _CPP_BUILD["process"] = start_in_background()
+
+
+def pytest_unconfigure(config):
+    process = _CPP_BUILD.pop("process", None)
+    if process is not None:
+        process.wait()

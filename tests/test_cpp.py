@@ -4,9 +4,6 @@ installed wheel's cmake_dir(), and the README's C++ snippet."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -14,50 +11,17 @@ import numpy as np
 import pytest
 
 import descend
+from cpp_build import CMAKE, ROOT, build_core_tests, run as _run
 
-ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "cpp" / "examples" / "fit_csv"
-# cmake is in the test extra, so these tests always run.
-CMAKE = shutil.which("cmake") or "cmake"
-
-
-def _run(*args: str | os.PathLike, cwd: Path | None = None) -> str:
-    done = subprocess.run([str(a) for a in args], cwd=cwd, capture_output=True, text=True)
-    assert done.returncode == 0, f"{' '.join(map(str, args))} failed:\n{done.stdout}\n{done.stderr}"
-    return done.stdout
-
-
-def _cmake_version() -> str:
-    return _run(CMAKE, "--version").split()[2]
 
 
 @pytest.fixture(scope="module")
 def core_build() -> Path:
-    """The repository's CMake project, configured with the C++ tests and built.
-
-    The build tree lives in the checkout's build/ (ignored by git), one per
-    CMake version, and is reused by later runs: `cmake --build` recompiles
-    what changed, so a second run of the suite (CI's run from the wheel)
-    does not compile the unchanged tests again (about 2 minutes). Under
-    pytest-xdist several workers may ask for it at once: a lock file lets
-    one configure and build while the others wait, then find it built."""
-    build = ROOT / "build" / f"cpp-tests-cmake-{_cmake_version()}"
-    build.mkdir(parents=True, exist_ok=True)
-    with open(build.parent / f"{build.name}.lock", "w") as lock:
-        _lock(lock)
-        _run(CMAKE, "-S", ROOT, "-B", build, "-DDESCEND_BUILD_TESTS=ON", "-DCMAKE_BUILD_TYPE=Release")
-        _run(CMAKE, "--build", build, "--parallel", "2")
-    return build
-
-
-def _lock(file) -> None:
-    """An exclusive lock on `file`, held until it is closed (POSIX; elsewhere
-    the suite runs in one process)."""
-    try:
-        import fcntl
-    except ImportError:
-        return
-    fcntl.flock(file.fileno(), fcntl.LOCK_EX)
+    """The repository's CMake project, configured with the C++ tests and built
+    (cpp_build.py; conftest.py starts that build in the background as the
+    session starts, so it compiles while the Python tests run)."""
+    return build_core_tests()
 
 
 def test_ctest_suite_passes(core_build):
