@@ -87,7 +87,7 @@ import descend
 from descend import DivergenceError, optim, reference, schedules
 from descend._defaults import RULES
 
-from conftest import LOSSES, METHODS, OPTIMIZERS, within
+from conftest import BATCH_ONLY_OPTIMIZERS, LOSSES, METHODS, OPTIMIZERS, within
 
 NAN, INF = float("nan"), float("inf")
 ALLOWED = (ValueError, TypeError, DivergenceError)
@@ -126,6 +126,8 @@ def snapshot(a: Any) -> Any:
     if sp.issparse(a):
         if a.format in ("csr", "csc"):
             parts = (a.data, a.indices, a.indptr)
+        elif a.format == "coo":  # its own arrays: converting a malformed one raises in scipy
+            parts = (a.data, a.row, a.col)
         else:
             coo = a.tocoo(copy=True)
             parts = (coo.data, coo.row, coo.col)
@@ -437,7 +439,9 @@ def sample_weights(draw, n: int, wild: bool) -> Optional[np.ndarray]:
 
 LOSS_NAMES = Choice(LOSSES, ("junk", "", "Squared", None, 3))
 METHOD_NAMES = Choice(METHODS, ("junk", "", "SGD", None))
-OPTIMIZER_NAMES = Choice(OPTIMIZERS, ("junk", "", "Adam", None, 3))
+OPTIMIZER_NAMES = Choice(OPTIMIZERS + BATCH_ONLY_OPTIMIZERS, ("junk", "", "Adam", None, 3))
+# descend.minimize's methods: the elementwise rules (lbfgs is descend.fit's).
+STEP_RULE_NAMES = Choice(OPTIMIZERS, ("junk", "", "Adam", None, 3) + BATCH_ONLY_OPTIMIZERS)
 SCHEDULES = (
     schedules.Constant(0.1),
     schedules.InverseScaling(0.5),
@@ -464,7 +468,7 @@ BOOLS = Choice((False, True))
 # The update rules' hyper-parameters: values valid for each, and bad ones.
 HYPER_VALUES = {
     "momentum": (0.0, 0.5, 0.9, "auto"), "rho": (0.5, 0.9, 0.99), "beta_1": (0.0, 0.5, 0.9), "beta_2": (0.5, 0.999),
-    "epsilon": (1e-8, 1e-3, 1.0), "weight_decay": (0.0, 0.01, 0.1),
+    "epsilon": (1e-8, 1e-3, 1.0), "weight_decay": (0.0, 0.01, 0.1), "history": (1, 3, 10),
 }
 BAD_HYPER = (1.0, -0.5, NAN, INF, 1e300, "x", None, 2.0, "AUTO")
 HYPER_NAMES = tuple(HYPER_VALUES)
@@ -511,7 +515,13 @@ def make_valid(options: dict, loss: Any, default_rate: Any = 0.01) -> dict:
     one valid alone): average for batch, gtol for sgd/minibatch, precompute
     other than for squared batch, "auto" rates for hinge or adaptive rules,
     "bb" but for batch gd with a smooth loss, momentum="auto" but for batch
-    nesterov."""
+    nesterov, lbfgs but for batch with a smooth loss."""
+    if options.get("optimizer") == "lbfgs":
+        if loss == "hinge":
+            options["optimizer"] = "gd"
+            options.pop("history", None)
+        else:
+            options["method"] = "batch"
     method = options.get("method", "batch")
     optimizer = options.get("optimizer", "gd")
     options.pop("average" if method == "batch" else "gtol", None)
@@ -1055,7 +1065,7 @@ def minimize_cases(draw) -> dict:
     x0 = draw(arrays(shape, wild, dtype=draw(Choice(("float64", "float32", "int64"),
                                                     ("float16", "bool", "complex128", "object", "str"))(wild)),
                      layouts=("C", "F", "rows::-1", "readonly")))
-    method = draw(OPTIMIZER_NAMES(wild))
+    method = draw(STEP_RULE_NAMES(wild))
     return dict(wild=wild, x0=x0, fun=draw(FUNS(wild, odds=3)), at=draw(st.integers(0, 3)),
                 jac=draw(Choice(("True", "callable"), ("False", "None", "2-point"))(wild)), method=method,
                 learning_rate=draw(Choice((1e-3, 0.1, 1.0) + SCHEDULES[:5],

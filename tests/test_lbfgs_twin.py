@@ -262,9 +262,9 @@ def test_history_is_used():
 
 
 @pytest.mark.parametrize(("kwargs", "error", "match"), [
-    ({"history": 0}, ValueError, "history must be an int >= 1"),
-    ({"history": 2.5}, ValueError, "history must be an int >= 1"),
-    ({"history": True}, ValueError, "history must be an int >= 1"),
+    ({"history": 0}, ValueError, "history must be a whole number >= 1"),
+    ({"history": 2.5}, ValueError, "history must be a whole number >= 1"),
+    ({"history": True}, ValueError, "history must be a whole number >= 1"),
     ({"momentum": 0.9}, TypeError, "takes no"),
     ({"method": "sgd"}, ValueError, "method='batch' only"),
     ({"loss": "hinge"}, ValueError, "Lipschitz gradient"),

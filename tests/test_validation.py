@@ -101,7 +101,7 @@ FIT_CASES = [
     # names
     ("loss-unknown", lambda: ((X0, Y0), {"loss": "cubic"}), ValueError, r"loss.*'squared'.*'logistic'"),
     ("method-unknown", lambda: ((X0, Y0), {"method": "newton"}), ValueError, r"method.*'batch'.*'sgd'.*'minibatch'"),
-    ("optimizer-unknown", lambda: ((X0, Y0), {"optimizer": "lbfgs"}), ValueError, r"optimizer.*'gd'"),
+    ("optimizer-unknown", lambda: ((X0, Y0), {"optimizer": "newton"}), ValueError, r"optimizer.*'gd'"),
     ("loss-not-a-string", lambda: ((X0, Y0), {"loss": 1}), TypeError, "loss"),
     ("method-not-a-string", lambda: ((X0, Y0), {"method": None}), TypeError, "method"),
     ("optimizer-not-a-string", lambda: ((X0, Y0), {"optimizer": ["gd"]}), TypeError, "optimizer"),

@@ -55,6 +55,7 @@ py::dict report_dict(const FitReport& report) {
       copy_array(report.learning_rate_history.data(), index_t(report.learning_rate_history.size()));
   out["grad_norm"] = report.grad_norm;
   out["learning_rate"] = report.learning_rate;
+  out["n_evals"] = report.n_evals;
   return out;
 }
 

@@ -139,6 +139,9 @@ def minimize(
     MinimizeResult with x, fun, jac, nit, success, status, message.
     """
     method = as_name(method, "method")
+    if method not in _BY_NAME and method in OPTIMIZERS:  # descend.fit's batch-only rules
+        raise ValueError(f"method={method!r} is descend.fit's optimizer (batch fits of linear models); "
+                         f"descend.minimize takes the elementwise rules: {', '.join(map(repr, _BY_NAME))}")
     if method not in OPTIMIZERS:
         raise ValueError(f"unknown method {method!r}; expected one of {', '.join(map(repr, OPTIMIZERS))}")
     x0_arr = np.asarray(x0)

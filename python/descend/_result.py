@@ -19,8 +19,9 @@ class FitResult:
         start value when fit_intercept=False).
     n_iter : int, iterations (method="batch") or epochs (sgd, minibatch) run.
     converged : bool, True when tol or gtol was met.
-    status : str, one of "max_iter", "tol", "gtol", "callback", "line_search" (optimizer="lbfgs": no
-        trial of a line search decreased the objective).
+    status : str, one of "max_iter", "tol", "gtol", "callback", "line_search"
+        (optimizer="lbfgs": a line search found no point that decreases the
+        objective; the parameters are those of the last check).
     message : str, a sentence saying why the run stopped.
     loss_history : float64 ndarray of shape (n_iter,). For batch, entry k is
         the objective at the parameters iteration k started from; for sgd and
@@ -33,10 +34,13 @@ class FitResult:
         divided by 10 per on_divergence="retry" restart: the one that worked.
     learning_rate_history : float64 ndarray of shape (n_iter,), the step size
         in force at each check: for batch the one iteration k's update uses,
-        for sgd and minibatch the one of epoch k's first update.
-    n_evals : int or None, passes over X of an optimizer="lbfgs" fit, the
-        start's and every line-search trial's (each one objective and
-        gradient; at least n_iter): None for the other update rules.
+        for sgd and minibatch the one of epoch k's first update. For
+        optimizer="lbfgs", whose line search sets each step's length, its
+        first step eta_0 at every check.
+    n_evals : int, passes over the data: for batch the loss+gradient
+        evaluations (lbfgs's line-search trials and bb's rejected points
+        included; on the Gram path passes over S, not X), for sgd and
+        minibatch the epochs. None where the result comes from elsewhere.
     """
 
     coef: np.ndarray

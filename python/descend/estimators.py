@@ -361,6 +361,8 @@ class GDRegressor(RegressorMixin, _GDBase):
     momentum, rho, beta_1, beta_2, epsilon, weight_decay : float or None
         The update rule's hyper-parameters (None: the rule's default; one
         the rule does not take is a TypeError at fit).
+    history : int or None, optimizer="lbfgs": the pairs of steps and
+        gradient changes its direction is shaped from (None: 10).
     average : bool or int, method="sgd"/"minibatch": return the mean of the
         iterates from update ``average`` on (True: all), as scikit-learn's
         SGD ``average`` (see descend.fit).
@@ -412,6 +414,7 @@ class GDRegressor(RegressorMixin, _GDBase):
         beta_2=None,
         epsilon=None,
         weight_decay=None,
+        history=None,
         average=FIT["average"],
         precompute=FIT["precompute"],
         precondition="auto",
@@ -443,6 +446,7 @@ class GDRegressor(RegressorMixin, _GDBase):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.weight_decay = weight_decay
+        self.history = history
         self.average = average
         self.precondition = precondition
         self.precompute = precompute
@@ -597,6 +601,7 @@ class GDClassifier(ClassifierMixin, _GDBase):
         beta_2=None,
         epsilon=None,
         weight_decay=None,
+        history=None,
         average=FIT["average"],
         precondition="auto",
     ):
@@ -627,6 +632,7 @@ class GDClassifier(ClassifierMixin, _GDBase):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.weight_decay = weight_decay
+        self.history = history
         self.average = average
         self.precondition = precondition
 

@@ -620,8 +620,10 @@ def _lbfgs_history(optimizer_params, method, loss, average, state):
     if unknown:
         raise TypeError(f"optimizer 'lbfgs' takes no {sorted(unknown)}")
     history = optimizer_params.get("history", LBFGS_DEFAULTS["history"])
-    if isinstance(history, bool) or not isinstance(history, (int, np.integer)) or history < 1:
-        raise ValueError(f"history must be an int >= 1 (the (s, y) pairs lbfgs keeps), got {history!r}")
+    if isinstance(history, bool) or not isinstance(history, (int, np.integer, float)) or not (
+            history >= 1 and float(history).is_integer()):
+        raise ValueError(f"history must be a whole number >= 1 (the (s, y) pairs lbfgs keeps), got {history!r}")
+    history = int(history)
     if method != "batch":
         raise ValueError(f"optimizer='lbfgs' is for method='batch' only, got method={method!r}")
     if CURVATURE[loss] is None:

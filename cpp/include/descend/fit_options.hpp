@@ -81,10 +81,11 @@ struct FitOptions {
 
 /// Whether precondition="auto" scales this fit (precondition.hpp): batch
 /// fits with the rules that are linear in the gradient (gd, momentum,
-/// nesterov); the adaptive rules scale their own steps, and sgd and
+/// nesterov) and lbfgs (P is its H0); the adaptive rules scale their own steps, and sgd and
 /// minibatch run unscaled.
 inline bool preconditions(const FitOptions& o) {
-  return o.precondition && o.method == Method::Batch && takes_auto_learning_rate(o.optimizer);
+  return o.precondition && o.method == Method::Batch &&
+         (takes_auto_learning_rate(o.optimizer) || quasi_newton(o.optimizer));
 }
 
 /// What the observer sees after each iteration (batch) or epoch.
@@ -119,6 +120,9 @@ struct FitReport {
   std::vector<double> learning_rate_history;  ///< the step size in force at each check (see solver.hpp)
   double grad_norm = std::nan("");    ///< ||g||_2 of the last gradient computed
   double learning_rate = 0.0;         ///< eta_0 used (1/L with auto_learning_rate; / 10 per retry)
+  index_t n_evals = 0;                ///< batch: loss+gradient evaluations (passes over X, or over S on the
+                                      ///< Gram path), line-search trials and rejected points included;
+                                      ///< sgd/minibatch: epochs (each a pass over X)
   int retries = 0;                    ///< restarts on_divergence = Retry made
 };
 
@@ -144,17 +148,25 @@ struct FitState {
 inline void validate_options(const FitOptions& o) {
   detail::validate_loss(o.loss);
   validate_rule(o.optimizer);
-  if (!o.auto_learning_rate && !o.bb_learning_rate)
+  // lbfgs takes no learning rate: whatever was passed is not used.
+  if (!o.auto_learning_rate && !o.bb_learning_rate && !quasi_newton(o.optimizer))
     validate_learning_rate(o.learning_rate, "learning_rate");
+  if (quasi_newton(o.optimizer) && o.method != Method::Batch)
+    detail::invalid("optimizer='lbfgs' searches along each direction over all rows: it needs method='batch', got "
+                    "method='", method_name(o.method), "'");
+  if (quasi_newton(o.optimizer) && o.loss.kind == LossKind::Hinge)
+    detail::invalid("optimizer='lbfgs' needs a loss with a Lipschitz gradient; loss='hinge' has none: use "
+                    "optimizer='gd' or 'nesterov'");
   if (o.bb_learning_rate && o.auto_learning_rate)
     detail::invalid("learning_rate is either 'auto' or 'bb', not both");
-  if (o.bb_learning_rate && (o.method != Method::Batch || o.optimizer.index() != UpdateRule(GD{}).index()))
+  if (o.bb_learning_rate && !quasi_newton(o.optimizer) &&
+      (o.method != Method::Batch || o.optimizer.index() != UpdateRule(GD{}).index()))
     detail::invalid("learning_rate='bb' (Barzilai-Borwein steps) needs method='batch' and optimizer='gd', got method='",
                     method_name(o.method), "', optimizer='", optimizer_name(o.optimizer), "'");
   if (adaptive_momentum(o.optimizer) && o.method != Method::Batch)
     detail::invalid("momentum='auto' (FISTA with adaptive restart) needs method='batch', got method='",
                     method_name(o.method), "'; pass a number such as momentum=0.9");
-  if (o.auto_learning_rate && !takes_auto_learning_rate(o.optimizer))
+  if (o.auto_learning_rate && !takes_auto_learning_rate(o.optimizer) && !quasi_newton(o.optimizer))
     detail::invalid("learning_rate='auto' sets 1/L for optimizer 'gd', 'momentum' or 'nesterov'; "
                     "optimizer='", optimizer_name(o.optimizer), "' adapts its own steps: pass a number");
   if (o.batch_size < 1) detail::invalid("batch_size must be >= 1, got ", o.batch_size);

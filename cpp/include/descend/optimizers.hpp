@@ -254,9 +254,33 @@ struct AdamW : Adam {
   }
 };
 
+/// lbfgs: limited-memory BFGS (OWL-QN with l1), descend.fit's batch loop
+/// only (lbfgs.hpp): the direction -H g from the last `history` pairs of
+/// steps and gradient differences, the step length from a strong-Wolfe
+/// line search; learning_rate is not used (the first step is
+/// learning_rate="bb"'s, at most 1/L). Not an elementwise rule: descend.optim
+/// refuses it, and prepare() (never reached by a fit) is gd's step.
+struct LBFGS {
+  static constexpr const char* name = "lbfgs";
+  static constexpr double default_lr = 1.0;
+  static constexpr int slots = 0;
+  double history = 10;  ///< pairs kept (scipy's and torch's default)
+  template <class F> void params(F&& f) { f("history", history); }
+  void validate() const {
+    if (!(history >= 1 && history <= 1000 && history == std::floor(history)))
+      detail::invalid("history must be a whole number from 1 to 1000, got ", history);
+  }
+  template <class C> auto prepare(double lr, long long) const {
+    return [lr = C(lr)](C& p, C g, C&, C&) { p -= lr * g; };
+  }
+};
+
 /// Any update rule; the solver visits it once per run, so each rule gets
 /// its own inlined loop.
-using UpdateRule = std::variant<GD, Momentum, Nesterov, Adagrad, RMSprop, Adam, AdamW>;
+using UpdateRule = std::variant<GD, Momentum, Nesterov, Adagrad, RMSprop, Adam, AdamW, LBFGS>;
+
+/// Whether the rule is lbfgs (the batch loop's own, lbfgs.hpp).
+inline bool quasi_newton(const UpdateRule& rule) { return std::holds_alternative<LBFGS>(rule); }
 
 /// The public name (optimizer= in descend.fit).
 inline const char* optimizer_name(const UpdateRule& rule) {
@@ -331,6 +355,10 @@ class Optimizer {
     if (adaptive_momentum(rule_))
       detail::invalid("momentum='auto' restarts on the objective's geometry, which descend.fit's batch loop sees "
                       "and an optimizer stepping on gradients alone does not: pass a number");
+    if (quasi_newton(rule_))
+      detail::invalid("lbfgs searches along each direction, evaluating the objective at trial points, which an "
+                      "optimizer stepping on gradients alone cannot do: use descend.minimize(fun, x0, "
+                      "method='lbfgs') or descend.fit(..., optimizer='lbfgs')");
     set_learning_rate(learning_rate);
     if (size < 0) detail::invalid("size must be >= 0, got ", size);
     const int slots = optimizer_slots(rule_);

@@ -24,6 +24,7 @@
 #include "gather.hpp"
 #include "gram.hpp"
 #include "gradient.hpp"
+#include "lbfgs.hpp"
 #include "norm.hpp"
 #include "optimizers.hpp"
 #include "penalties.hpp"
@@ -471,6 +472,7 @@ Status run_batch(RunState<T>& st, const Rule& rule, const Loss& loss, StoppingMo
   Status s = Status::Running;
   for (index_t it = index_t(report.loss_history.size()); s == Status::Running && it < st.opt.stopping.max_iter;) {
     const double objective = st.objective_grad(loss, st.data, all);
+    ++report.n_evals;
     st.to_u_gradient();
     // learning_rate="bb": a rejected point is no check (accelerated.hpp).
     if (!st.bb_accepts(objective)) {
@@ -486,6 +488,90 @@ Status run_batch(RunState<T>& st, const Rule& rule, const Loss& loss, StoppingMo
     if (s != Status::Running) break;
     st.update(rule, lr);
     timer.tick(all.count * st.n_coef);
+    ++it;
+  }
+  if (!norm_each && !report.loss_history.empty()) report.grad_norm = st.grad_norm();
+  return s == Status::Running ? Status::MaxIter : s;
+}
+
+// optimizer="lbfgs" (lbfgs.hpp): iterations from check
+// report.loss_history.size() on, in the coordinates u of the other
+// tuning-free rules. Each line-search trial is one objective_grad pass;
+// the accepted trial's objective and gradient are the next check's.
+template <class T, class Loss>
+Status run_lbfgs(RunState<T>& st, const LBFGS& rule, const Loss& loss, StoppingMonitor& monitor,
+                 FitReport& report, const Observer<T>* obs) {
+  PollTimer<T> timer(obs);
+  const RowRange all{0, st.data.rows()};
+  const index_t n = st.n_params, n_coef = st.n_coef;
+  const double l1 = st.opt.l1;
+  const double alpha0 = st.lr.schedule().eta0;  // learning_rate="bb"'s first step (resolved_steps)
+  const double* p = st.preconditioner();
+  Lbfgs quasi;
+  quasi.reset(n, n_coef, int(rule.history), alpha0);
+  std::vector<double> u(static_cast<size_t>(n)), g(u), v(u), d(u), trial(u);
+  std::vector<double> grad_at_u, ugrad_at_u;  // the gradient at u, kept for a search that fails
+  // theta (and the gradient, in u) at the point u + a d, projected onto
+  // u's orthant with l1; returns its objective F.
+  auto evaluate = [&](const double* at) {
+    for (index_t j = 0; j < n; ++j) st.theta[static_cast<size_t>(j)] = static_cast<T>(at[j]);
+    st.from_u();
+    const double F = st.objective_grad(loss, st.data, all);
+    ++report.n_evals;
+    st.to_u_gradient();
+    timer.tick(all.count * n_coef);
+    return F;
+  };
+  st.to_u();
+  std::copy(st.theta.begin(), st.theta.begin() + n, u.begin());
+  double F = evaluate(u.data());
+  const bool norm_each = st.opt.stopping.gtol || (obs && obs->on_iteration) || l1 > 0;
+  Status s = Status::Running;
+  for (index_t it = index_t(report.loss_history.size()); s == Status::Running && it < st.opt.stopping.max_iter;) {
+    s = record(st, monitor, report, obs, F, norm_each ? st.step_norm(alpha0) : 0.0, alpha0);
+    if (s == Status::Diverged) return s;
+    st.keep_restart_point(it, F);
+    if (s != Status::Running) break;
+    std::copy(st.step_grad(), st.step_grad() + n, g.begin());
+    grad_at_u = st.grad;
+    ugrad_at_u = st.ugrad;
+    quasi.steepest(u.data(), g.data(), l1, v.data());
+    const double slope = quasi.direction(v.data(), p, l1 > 0, d.data());
+    double trial_F = F;
+    const double a = line_search(F, slope, !(l1 > 0), [&](double step, double& phi, double& dphi) {
+      for (index_t j = 0; j < n; ++j) {
+        double t = u[static_cast<size_t>(j)] + step * d[static_cast<size_t>(j)];
+        if (l1 > 0 && j < n_coef) {  // OWL-QN: stay in u's orthant
+          const double uj = u[static_cast<size_t>(j)];
+          const double side = uj != 0 ? uj : -v[static_cast<size_t>(j)];
+          if (t * side <= 0) t = 0.0;
+        }
+        trial[static_cast<size_t>(j)] = t;
+      }
+      phi = trial_F = evaluate(trial.data());
+      dphi = dot(st.step_grad(), d.data(), n);
+      if (!(l1 > 0)) return true;
+      double decrease = 0.0;
+      for (index_t j = 0; j < n; ++j)
+        decrease += v[static_cast<size_t>(j)] * (trial[static_cast<size_t>(j)] - u[static_cast<size_t>(j)]);
+      return phi <= F + lbfgs_c1 * decrease;
+    });
+    if (!(a > 0)) {  // back to u and its gradient: the point of the last check
+      for (index_t j = 0; j < n; ++j) st.theta[static_cast<size_t>(j)] = static_cast<T>(u[static_cast<size_t>(j)]);
+      st.from_u();
+      st.grad = grad_at_u;
+      st.ugrad = ugrad_at_u;
+      return Status::LineSearch;
+    }
+    std::vector<double> step(trial), change(st.step_grad(), st.step_grad() + n);
+    for (index_t j = 0; j < n; ++j) {
+      step[static_cast<size_t>(j)] -= u[static_cast<size_t>(j)];
+      change[static_cast<size_t>(j)] -= g[static_cast<size_t>(j)];
+    }
+    quasi.add_pair(std::move(step), std::move(change));
+    u = trial;
+    F = trial_F;
+    ++st.steps;
     ++it;
   }
   if (!norm_each && !report.loss_history.empty()) report.grad_norm = st.grad_norm();
@@ -673,8 +759,10 @@ bool use_gram(const Dataset<T>& data, const FitOptions& o) {
 }
 
 // Whether the fit needs X's column sums: to precondition, or for
-// learning_rate="bb"'s first step.
-inline bool needs_column_sums(const FitOptions& o) { return preconditions(o) || o.bb_learning_rate; }
+// learning_rate="bb"'s first step (lbfgs's too).
+inline bool needs_column_sums(const FitOptions& o) {
+  return preconditions(o) || o.bb_learning_rate || quasi_newton(o.optimizer);
+}
 
 // The Scaling (precondition.hpp) of a fit that needs_column_sums, from
 // its column sums over n rows.
@@ -689,14 +777,16 @@ inline Scaling fit_scaling(const FitOptions& o, const ColumnSums& c, index_t n) 
 template <class Curvature>
 FitOptions resolved_steps(const FitOptions& opt, const Scaling& scaling, Curvature&& curvature) {
   FitOptions o = opt;
-  if (opt.auto_learning_rate) {
+  if (opt.auto_learning_rate && !quasi_newton(opt.optimizer)) {
     const double c = loss_curvature(opt.loss);
     o.learning_rate =
         Schedule::constant(inverse_lipschitz(lipschitz_from(c, curvature(scaling), opt.l2, scaling.columns)));
     o.auto_learning_rate = false;
   }
-  if (opt.bb_learning_rate)
+  // lbfgs's first step (its H0 without pairs) is bb's; it takes no other rate.
+  if (opt.bb_learning_rate || quasi_newton(opt.optimizer))
     o.learning_rate = Schedule::constant(bb_first_step(opt.loss, scaling, opt.fit_intercept, opt.l2));
+  if (quasi_newton(opt.optimizer)) o.auto_learning_rate = o.bb_learning_rate = false;
   return o;
 }
 
@@ -730,8 +820,12 @@ Status run_method(RunState<T>& st, StoppingMonitor& monitor, FitReport& report, 
         switch (opt.method) {
           case Method::Batch:
             if (dense) st.ws.reserve(st.data.rows(), st.data.features(), st.layout.outputs);
-            return visit_loss(opt.loss,
-                              [&](const auto& loss) { return run_batch(st, rule, loss, monitor, report, observer); });
+            return visit_loss(opt.loss, [&](const auto& loss) {
+              if constexpr (std::is_same_v<std::decay_t<decltype(rule)>, LBFGS>)
+                return run_lbfgs(st, rule, loss, monitor, report, observer);
+              else
+                return run_batch(st, rule, loss, monitor, report, observer);
+            });
           case Method::SGD: return run_epochs(st, rule, index_t{1}, monitor, report, observer);
           case Method::MiniBatch: {
             const index_t batch = effective_batch_size(opt.batch_size, st.data.rows());
@@ -822,6 +916,7 @@ FitReport solve(RunState<T>& st, T* coef, T* intercept, const Observer<T>* obser
   std::copy(result, result + st.n_coef, coef);
   std::copy(result + st.n_coef, result + st.theta.size(), intercept);
   report.n_iter = static_cast<index_t>(report.loss_history.size());
+  if (opt.method != Method::Batch) report.n_evals = report.n_iter;  // an epoch is a pass over X
   report.status = status;
   report.converged = converged(status);
   report.learning_rate = st.lr.schedule().eta0;

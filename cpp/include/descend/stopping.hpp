@@ -14,7 +14,7 @@
 namespace descend {
 
 /// How a run ended; Running while it goes on.
-enum class Status { Running, MaxIter, Tol, Gtol, Diverged, Callback };
+enum class Status { Running, MaxIter, Tol, Gtol, Diverged, Callback, LineSearch };
 
 /// The public name (FitResult.status in Python): "max_iter", "tol", ...
 inline const char* status_name(Status s) {
@@ -25,13 +25,15 @@ inline const char* status_name(Status s) {
     case Status::Gtol: return "gtol";
     case Status::Diverged: return "diverged";
     case Status::Callback: return "callback";
+    case Status::LineSearch: return "line_search";
   }
   return "?";
 }
 
 /// The Status called `name` (status_name's inverse).
 inline Status status_from_name(const std::string& name) {
-  for (Status s : {Status::Running, Status::MaxIter, Status::Tol, Status::Gtol, Status::Diverged, Status::Callback})
+  for (Status s : {Status::Running, Status::MaxIter, Status::Tol, Status::Gtol, Status::Diverged, Status::Callback,
+                   Status::LineSearch})
     if (name == status_name(s)) return s;
   detail::invalid("unknown status '", name, "'");
 }
@@ -126,6 +128,10 @@ inline std::string stop_message(Status s, index_t n_iter, const char* unit, cons
                      " check(s) in a row after ", n_iter, " ", unit);
     case Status::Gtol: return message("converged: gradient norm <= gtol after ", n_iter, " ", unit);
     case Status::Callback: return message("stopped by the callback after ", n_iter, " ", unit);
+    case Status::LineSearch:
+      return message("stopped after ", n_iter, " ", unit, ": the line search found no point that decreases the "
+                     "objective in ", 20, " trials (its last digits may be rounding there: a looser gtol or tol "
+                     "stops earlier)");
     default: return status_name(s);
   }
 }
