@@ -51,4 +51,4 @@ def test_per_build_rows_name_every_build_and_the_default(capsys):
     for isa in _core.cpu_supports():
         assert f"descend DESCEND_ISA={isa}" in text
     assert f"descend default ({_core.ISA})" in text
-    assert text.count("the fastest build") == 4  # one verdict per row: W1 f64 C, F, f32, W2
+    assert text.count("the fastest other build") == 4  # one verdict per row: W1 f64 C, F, f32, W2

@@ -20,7 +20,7 @@ from typing import Dict, List
 
 import numpy as np
 
-ROUNDS = 3
+ROUNDS = 4
 # The default build may be this much slower than the fastest one on a row
 # before the row says MISS (DESIGN 6: the dispatcher picks the fastest).
 SLACK = 1.05
@@ -77,7 +77,8 @@ def _run_child(isa: str, n: int, n_sgd: int, repeats: int) -> Dict[str, List[flo
 
 def per_build(cfg) -> list:
     """Rows for bench.table: each build's median per row, the default first,
-    and on the default's row whether it is within SLACK of the fastest."""
+    and on the default's row whether its build is within SLACK of the
+    fastest other one."""
     from . import _core
     from .bench import Row
 
@@ -92,11 +93,17 @@ def per_build(cfg) -> list:
     for key, floor, unit in ROWS:
         name = f"WB {key} {n if key.startswith('W1') else n_sgd}x64 under each build"
         medians = {b: float(np.median(times[b][key])) for b in builds[1:]}
-        fastest = min(medians, key=medians.get)
-        default = float(np.median(times["default"][key]))
-        verdict = "met" if default <= SLACK * medians[fastest] else "MISS"
+        # The default runs the build import picks: its runs and that build's
+        # forced runs time the same code, so the verdict pools them (twice
+        # the samples against the VM's spells).
+        picked = float(np.median(times["default"][key] + times[_core.ISA][key]))
+        others = {b: m for b, m in medians.items() if b != _core.ISA}
+        fastest = min(others, key=others.get) if others else _core.ISA
+        ratio = picked / others[fastest] if others else 1.0
+        verdict = "met" if ratio <= SLACK else "MISS"
         rows.append(Row(name, f"descend default ({_core.ISA})", unit, times["default"][key],
-                        note=f"{default / medians[fastest]:.2f}x the fastest build ({fastest}): {verdict}"))
+                        note=f"{_core.ISA}'s runs pooled: {ratio:.2f}x the fastest other build ({fastest}): "
+                             f"{verdict}"))
         rows.extend(Row(name, f"descend DESCEND_ISA={b}", unit, times[b][key]) for b in builds[1:])
         if floor:
             rows.append(Row(name, "memory floor (read X once)", unit, times["default"][floor]))
