@@ -223,7 +223,7 @@ def test_overflowing_trials_never_give_nan(seed, precondition, l1, fit_intercept
 
 
 # ---------------------------------------------------------------------------
-# 4. The records: n_evals, a finite (l1 = 0: non-increasing) loss_history,
+# 4. The records: n_evals, a finite (l1 = 0: non-increasing to rounding) loss_history,
 #    learning_rate (bb's first step) and learning_rate_history.
 
 RECORD_GRID = [(loss, precondition, l1) for loss in SMOOTH for precondition in (None, "auto") for l1 in (0.0, 0.01)]
@@ -238,8 +238,9 @@ def test_records(loss, precondition, l1, passes):
     assert res.status == "max_iter" and res.n_iter == 12 or res.status == "line_search", res.status
     assert res.n_evals == passes["all"] and res.n_evals >= res.n_iter + 1
     assert np.all(np.isfinite(res.loss_history))
-    if l1 == 0:
-        assert np.all(np.diff(res.loss_history) <= 0), res.loss_history
+    if l1 == 0:  # non-increasing, but for the objective's rounding (the approximate Wolfe conditions)
+        rounding = 16 * len(y) * np.finfo(np.float64).eps * np.abs(res.loss_history[:-1])
+        assert np.all(np.diff(res.loss_history) <= rounding), res.loss_history
     assert res.loss_history[-1] < res.loss_history[0] - 1e-3 * abs(res.loss_history[0])  # it moved, downhill
     bb = reference.fit(X, y, loss=loss, learning_rate="bb", sample_weight=w, max_iter=1, **kw)
     assert res.learning_rate == bb.learning_rate

@@ -662,7 +662,7 @@ def _cubic_minimiser(lo, hi):
     return a
 
 
-def strong_wolfe_search(trial_at, phi0, dphi0, c1=LBFGS_C1, c2=LBFGS_C2, max_evals=LBFGS_MAX_EVALS):
+def strong_wolfe_search(trial_at, phi0, dphi0, c1=LBFGS_C1, c2=LBFGS_C2, max_evals=LBFGS_MAX_EVALS, rounding=0.0):
     """The line search of lbfgs with l1 = 0: the first a in 1, 2, 4, ...
     (and zoom's trials) with the strong Wolfe conditions
         phi(a) <= phi0 + c1 a dphi0   and   |dphi(a)| <= -c2 dphi0,
@@ -682,14 +682,24 @@ def strong_wolfe_search(trial_at, phi0, dphi0, c1=LBFGS_C1, c2=LBFGS_C2, max_eva
     trial_at(a) is one pass over X and returns (a, phi, dphi, ...) with a
     phi that is not finite as +inf and its dphi as NaN; comparisons with a
     NaN dphi of a finite phi are IEEE's (false). Returns the accepted
-    trial, or None after max_evals trials none of which was accepted."""
+    trial, or None after max_evals trials none of which was accepted.
+
+    Where the unit step's promised decrease -dphi0 is at most `rounding`
+    (the objective's, 16 m eps |phi0|), phi(a) <= phi0 + rounding also
+    counts as sufficient decrease (Hager and Zhang's approximate Wolfe
+    conditions: f's differences are noise there, the gradient is not)."""
+    noise = -dphi0 <= rounding
+
+    def insufficient(a, phi):
+        return phi > phi0 + c1 * a * dphi0 and not (noise and phi <= phi0 + rounding)
+
     prev, evals = (0.0, phi0, dphi0), 0
     a = 1.0
     lo = hi = None
     while evals < max_evals:  # bracketing
         t = trial_at(a)
         evals += 1
-        if t[1] > phi0 + c1 * a * dphi0 or (evals > 1 and t[1] >= prev[1]):
+        if insufficient(a, t[1]) or (evals > 1 and t[1] >= prev[1]):
             lo, hi = prev, t
             break
         if abs(t[2]) <= -c2 * dphi0:
@@ -702,7 +712,7 @@ def strong_wolfe_search(trial_at, phi0, dphi0, c1=LBFGS_C1, c2=LBFGS_C2, max_eva
         a = _cubic_minimiser(lo, hi)
         t = trial_at(a)
         evals += 1
-        if t[1] > phi0 + c1 * a * dphi0 or t[1] >= lo[1]:
+        if insufficient(a, t[1]) or t[1] >= lo[1]:
             hi = t
         else:
             if abs(t[2]) <= -c2 * dphi0:
@@ -946,7 +956,8 @@ def fit(
                 with np.errstate(all="ignore"):
                     return (a, F, np.dot(gu1, d), point, F, g1, gb1, gu1)
 
-            found = strong_wolfe_search(trial_at, np.float64(J), dphi0)
+            rounding = BB_ROUNDING * n * np.finfo(np.float64).eps * abs(J)
+            found = strong_wolfe_search(trial_at, np.float64(J), dphi0, rounding=rounding)
         else:
             xi = quasi.orthant(u, v)
 

@@ -100,8 +100,14 @@ constexpr double bb_gamma = 1e-4;
 /// Rejections in a row after which a point is taken anyway (its check then
 /// sees whatever it is: a divergence, usually).
 constexpr int bb_max_backtracks = 60;
-/// Ulps of J per row that the acceptance takes as J's rounding.
+/// Ulps of J per row taken as the rounding of J, a sum over `rows` rows.
 constexpr double bb_rounding = 16.0;
+
+/// The rounding an objective J summed over `rows` rows may carry:
+/// bb_rounding rows eps |J| (BB's acceptance, lbfgs's line search).
+inline double objective_rounding(double objective, index_t rows) {
+  return bb_rounding * double(rows) * std::numeric_limits<double>::epsilon() * std::abs(objective);
+}
 
 /// Barzilai-Borwein steps with the nonmonotone safeguard.
 class BarzilaiBorwein {
@@ -125,8 +131,7 @@ class BarzilaiBorwein {
     const double worst = *std::max_element(recent_.begin(), recent_.end());
     if (objective <= worst - bb_gamma / (2.0 * alpha_) * metric_step(theta, n, p)) return true;
     const double last = recent_.back();
-    const double rounding = bb_rounding * double(rows) * std::numeric_limits<double>::epsilon() * std::abs(last);
-    return objective <= last + rounding && metric_gradient(g, n, p) < metric_gradient(g_prev_.data(), n, p);
+    return objective <= last + objective_rounding(last, rows) && metric_gradient(g, n, p) < metric_gradient(g_prev_.data(), n, p);
   }
 
   /// A rejected point: theta from the last accepted one with half the step.

@@ -20,7 +20,12 @@
 // The line search takes u + a d from a = 1: without l1 it enforces the
 // strong Wolfe conditions (c1 = 1e-4, c2 = 0.9; Alg. 3.5 and 3.6, the
 // zoom's trial at the minimiser of the cubic through its ends, kept 10%
-// inside them, else the midpoint); with l1 it halves a until
+// inside them, else the midpoint), where the decrease a unit step
+// promises, -g^T d, is below the rounding of f (objective_rounding) with
+// phi(a) <= phi(0) + that rounding for sufficient decrease (Hager and
+// Zhang's approximate Wolfe conditions: there f's differences are noise,
+// the gradient is not, and the exact condition stalls the run above
+// gtol); with l1 it halves a until
 // F(pi(u + a d)) <= F(u) + c1 v^T (pi(u + a d) - u), where pi sets to 0
 // each coefficient that leaves u's orthant (sign(u_j), or sign(-v_j) at 0).
 // Each trial is one fused loss+gradient pass; the accepted trial's is the
@@ -33,6 +38,7 @@
 #include <deque>
 #include <vector>
 
+#include "accelerated.hpp"
 #include "config.hpp"
 
 namespace descend::detail {
@@ -155,13 +161,14 @@ inline double cubic_trial(double lo, double f_lo, double df_lo, double hi, doubl
   return a;
 }
 
-/// One line search along d from a point with objective phi0 and slope
-/// dphi0 < 0. `eval(a, phi, dphi)` moves to u + a d (projected with l1)
-/// and returns whether the point was taken; the search needs: phi the
-/// objective the conditions read (f, or F with l1), dphi = g^T d there
-/// (strong Wolfe only). Returns the accepted a, or 0 when none was.
+/// One line search along d from a point with objective phi0 (carrying
+/// `rounding`) and slope dphi0 < 0. `eval(a, phi, dphi)` moves to u + a d
+/// (projected with l1) and returns whether the point was taken; the
+/// search needs: phi the objective the conditions read (f, or F with l1),
+/// dphi = g^T d there (strong Wolfe only). Returns the accepted a, or 0
+/// when none was.
 template <class Eval>
-double line_search(double phi0, double dphi0, bool wolfe, Eval&& eval) {
+double line_search(double phi0, double dphi0, double rounding, bool wolfe, Eval&& eval) {
   double phi, dphi;
   if (!wolfe) {  // OWL-QN: backtracking on the projected point
     double a = 1.0;
@@ -171,7 +178,10 @@ double line_search(double phi0, double dphi0, bool wolfe, Eval&& eval) {
   }
   double prev = 0.0, phi_prev = phi0, dphi_prev = dphi0, a = 1.0;
   int evals = 0;
-  auto sufficient = [&](double t, double v) { return v <= phi0 + lbfgs_c1 * t * dphi0; };
+  const bool noise = -dphi0 <= rounding;  // approximate Wolfe (above)
+  auto sufficient = [&](double t, double v) {
+    return v <= phi0 + lbfgs_c1 * t * dphi0 || (noise && v <= phi0 + rounding);
+  };
   auto curvature = [&](double slope) { return std::abs(slope) <= -lbfgs_c2 * dphi0; };
   double lo = 0, f_lo = 0, df_lo = 0, hi = 0, f_hi = 0, df_hi = 0;
   bool zoom = false;

@@ -538,7 +538,9 @@ Status run_lbfgs(RunState<T>& st, const LBFGS& rule, const Loss& loss, StoppingM
     quasi.steepest(u.data(), g.data(), l1, v.data());
     const double slope = quasi.direction(v.data(), p, l1 > 0, d.data());
     double trial_F = F;
-    const double a = line_search(F, slope, !(l1 > 0), [&](double step, double& phi, double& dphi) {
+    const index_t rows = st.remote ? st.remote->rows : st.data.rows();
+    const double a = line_search(F, slope, objective_rounding(F, rows), !(l1 > 0),
+                                 [&](double step, double& phi, double& dphi) {
       for (index_t j = 0; j < n; ++j) {
         double t = u[static_cast<size_t>(j)] + step * d[static_cast<size_t>(j)];
         if (l1 > 0 && j < n_coef) {  // OWL-QN: stay in u's orthant
