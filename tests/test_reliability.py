@@ -311,3 +311,32 @@ def test_classifier_partial_fit_keeps_every_class_of_classes():
     assert est.coef_.shape == (3, 2) and est.predict_proba(X).shape == (30, 3)
     est.partial_fit(X[10:], y[10:])
     assert est.coef_.shape == (3, 2)
+
+
+# Found by the long fuzz profile (2026-12-07), once its draws changed.
+
+
+@pytest.mark.parametrize("precondition", [None, "auto"])
+def test_l1_grad_norm_at_a_rate_of_zero_is_the_least_subgradient(precondition):
+    """A schedule ending at 0 (Cosine with eta_min=0): the proximal-gradient
+    step (theta - prox(theta - lr g)) / lr was 0/0 = NaN; its limit is the
+    least subgradient's norm, in the core and the twin alike."""
+    from descend import reference, schedules
+
+    rng = np.random.default_rng(7)
+    X, y = rng.standard_normal((30, 3)), rng.standard_normal(30)
+    kw = dict(max_iter=4, tol=None, learning_rate=schedules.Cosine(0.1, t_max=3), l1=1e-3,
+              precondition=precondition, fit_intercept=True)
+    res, ref = descend.fit(X, y, **kw), reference.fit(X, y, **kw)
+    assert np.isfinite(res.grad_norm) and res.grad_norm > 0
+    np.testing.assert_allclose(res.grad_norm, ref.grad_norm, rtol=1e-10)
+
+
+def test_sgd_retries_say_where_the_last_attempt_started():
+    """X of 1e300: every epoch overflows, from a finite start (objective 0.5).
+    After the retries the message gave the monitor's start, the first
+    epoch's inf mean, and then blamed the learning rate for a start that was
+    not finite; it now gives the restart point's objective."""
+    with pytest.raises(descend.DivergenceError, match=r"it started at 0\.5\).*after 5 retries"):
+        descend.fit(np.array([[1e300], [1.0]]), np.array([1.0, 0.0]), method="sgd", on_divergence="retry",
+                    max_iter=1)

@@ -741,6 +741,19 @@ def orthant_backtracking(trial_at, F0, max_evals=LBFGS_MAX_EVALS, c1=LBFGS_C1):
 # ---------------------------------------------------------------- the solver
 
 
+def prox_gradient(u, g, lr, p, n_coef, l1):
+    """(u - prox(u - lr P g)) / lr, the proximal-gradient step, whose norm
+    gtol measures under l1; at lr = 0 (a schedule ending at 0) its limit,
+    P times the least subgradient: g_j + l1 sign(u_j), or
+    sign(g_j) max(|g_j| - l1, 0) at u_j = 0 (coefficients; the rest P g)."""
+    if lr > 0:
+        return (u - prox_step(u, g, lr, p, n_coef, l1)) / lr
+    least = np.array(g, dtype=np.float64)
+    c = u[:n_coef]
+    least[:n_coef] = np.where(c != 0, g[:n_coef] + l1 * np.sign(c), soft_threshold(g[:n_coef], l1))
+    return p * least
+
+
 def soft_threshold(coef, threshold):
     """sign(c) max(|c| - threshold, 0)"""
     return np.sign(coef) * np.maximum(np.abs(coef) - threshold, 0.0)
@@ -982,12 +995,13 @@ def fit(
         if scaled:  # in the scaled coordinates: sqrt(sum P g_u^2), or l1's step there
             u, gu = in_u(g, gb)
             if l1 > 0:
-                step = u - prox_step(u, gu, step_lr, P, coef.size, l1)
+                step = prox_gradient(u, gu, step_lr, P, coef.size, l1)
                 with np.errstate(divide="ignore"):  # P_j = 0 (underflowed) adds zero
-                    return l2_norm(step, np.where(P == 0, 0.0, 1.0 / (step_lr * step_lr * P)))
+                    return l2_norm(step, np.where(P == 0, 0.0, 1.0 / P))
             return l2_norm(gu, P)
         if l1 > 0:  # the proximal-gradient step that gtol measures
-            g = (coef - soft_threshold(coef - step_lr * g, step_lr * l1)) / step_lr
+            g = prox_gradient(np.ravel(coef), np.ravel(g), step_lr, np.ones(coef.size), coef.size, l1).reshape(
+                np.shape(g))
         return l2_norm(learnt(g, gb))
 
     history, lr_history, norm = [], [], float("nan")

@@ -52,6 +52,15 @@ inline double shrink(double v, double threshold) {
   return shrunk > 0 ? std::copysign(shrunk, v) : 0.0;
 }
 
+// (t - shrink(t - lr p g, lr l1 p)) / lr, the proximal-gradient step of a
+// coefficient t with gradient g in the metric p; at lr = 0 (a schedule
+// that ends at 0) its limit, p times the least subgradient: g + l1 sign(t),
+// or shrink(g, l1) at t = 0.
+inline double prox_gradient(double t, double g, double lr, double l1, double p) {
+  if (!(lr > 0)) return p * (t != 0 ? g + std::copysign(l1, t) : shrink(g, l1));
+  return (t - shrink(t - lr * p * g, lr * l1 * p)) / lr;
+}
+
 // The proximal step of l1: coef_j <- sign(coef_j) max(|coef_j| - threshold, 0).
 template <class T>
 void soft_threshold(T* coef, index_t n, double threshold) {

@@ -325,24 +325,20 @@ struct RunState {
     if (!scale.empty()) return scaled_step_norm(lr);
     return norm_of(n_params, [&](index_t j, double m) {
       double gj = grad[static_cast<size_t>(j)];
-      if (j < n_coef) {
-        const double t = double(theta[static_cast<size_t>(j)]);
-        const double z = t - lr * gj;
-        gj = (t - shrink(z, lr * opt.l1)) / lr;
-      }
+      if (j < n_coef) gj = prox_gradient(double(theta[static_cast<size_t>(j)]), gj, lr, opt.l1, 1.0);
       const double v = gj / m;
       return v * v;
     });
   }
 
-  // step_norm in the scaled coordinates: ||D (u - prox(u - lr P g_u)) / lr||_2
+  // step_norm in the scaled coordinates: ||P^-1/2 (u - prox(u - lr P g_u)) / lr||_2
   // (the coefficients, which l1 reads, are the same in u and theta).
   double scaled_step_norm(double lr) const {
     const double* g = step_grad();
     return norm_of(n_params, [&](index_t j, double m) {
       const double t = double(theta[static_cast<size_t>(j)]), p = scale[static_cast<size_t>(j)];
-      const double step = (j < n_coef ? t - prox_step(t, g[j], lr, p, true, opt.l1) : lr * p * g[j]) / m;
-      return p == 0.0 ? 0.0 : step * step / (lr * lr * p);
+      const double step = (j < n_coef ? prox_gradient(t, g[j], lr, opt.l1, p) : p * g[j]) / m;
+      return p == 0.0 ? 0.0 : step * step / p;
     });
   }
 
@@ -851,8 +847,13 @@ DivergenceError divergence_error(RunState<T>& st, const StoppingMonitor& monitor
                                  const T* coef, const T* intercept) {
   const index_t at = index_t(report.loss_history.size()) - 1;
   const bool first = at == 0 && report.retries == 0;
-  const double start =
-      first && st.opt.method != Method::Batch ? st.objective_at(coef, intercept) : monitor.start();
+  // After restarts an epoch's run started from its restart point, whose
+  // objective (a pass over all rows) is kept; the monitor's start is an
+  // epoch's mean, which may be the non-finite one that diverged.
+  const bool epochs = st.opt.method != Method::Batch;
+  const double start = first && epochs                   ? st.objective_at(coef, intercept)
+                       : epochs && report.retries > 0 ? st.restart_objective
+                                                      : monitor.start();
   std::string text = first && !std::isfinite(start)
                          ? start_not_finite_message(start)
                          : divergence_message(run_unit(st.opt.method, false), at, report.loss_history.back(), start,
