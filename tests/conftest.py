@@ -309,6 +309,21 @@ settings.register_profile("default", max_examples=40, deadline=None, derandomize
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
+@pytest.fixture(scope="module")
+def dask_client():
+    """A real distributed.LocalCluster of two worker processes and its client
+    (the default one while it is open), one per test module that asks."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
+    client = distributed.Client(cluster)
+    try:
+        client.wait_for_workers(2)
+        yield client
+    finally:
+        client.close(timeout=30)
+        cluster.close(timeout=30)
+
+
 # The C++ tests' build (cpp_build.py) starts in the background when
 # test_cpp.py's tests are among those collected, in one process (the first
 # pytest-xdist worker, or the only process): it compiles on a core while

@@ -1231,20 +1231,6 @@ def test_estimators(case):
 DASK_EXAMPLES = max(settings.default.max_examples // 3, 1)
 
 
-@pytest.fixture(scope="module")
-def dask_client():
-    """Two worker processes, as tests/test_dask.py's module cluster; its client is the default one."""
-    distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
-    client = distributed.Client(cluster)
-    try:
-        client.wait_for_workers(2)
-        yield client
-    finally:
-        client.close(timeout=30)
-        cluster.close(timeout=30)
-
-
 @st.composite
 def dask_cases(draw) -> dict:
     wild = draw(st.booleans())

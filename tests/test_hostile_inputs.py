@@ -518,20 +518,6 @@ def test_minimize_hands_fun_and_jac_a_copy():
 # 6. Dask: an empty chunk carries no rows and is skipped
 
 
-@pytest.fixture(scope="module")
-def dask_client():
-    """Two worker processes, as tests/test_dask.py's module cluster."""
-    distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
-    client = distributed.Client(cluster)
-    try:
-        client.wait_for_workers(2)
-        yield client
-    finally:
-        client.close(timeout=30)
-        cluster.close(timeout=30)
-
-
 @pytest.mark.parametrize("method", ["batch", "sgd"])
 def test_dask_skips_empty_chunks(dask_client, method):
     da = pytest.importorskip("dask.array")
