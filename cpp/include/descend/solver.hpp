@@ -184,6 +184,9 @@ struct RunState {
     return sum * inv_m;
   }
 
+  // m, the rows the objective's mean is over: the remote data's, or the local.
+  index_t rows_total() const { return remote ? remote->rows : data.rows(); }
+
   // J + l1 ||coef||_1 at the current theta.
   double with_l1(double j) const { return detail::with_l1(j, theta.data(), n_coef, opt.l1); }
 
@@ -357,8 +360,8 @@ struct RunState {
   bool bb_accepts(double objective) {
     if (!opt.bb_learning_rate) return true;
     to_u();
-    const index_t rows = remote ? remote->rows : data.rows();
-    const bool accepted = bb.accept(theta.data(), step_grad(), n_params, objective, rows, preconditioner());
+    const bool accepted =
+        bb.accept(theta.data(), step_grad(), n_params, objective, rows_total(), preconditioner());
     if (accepted)
       bb.accepted(theta.data(), step_grad(), n_params, objective, preconditioner());
     else
@@ -507,11 +510,14 @@ Status run_lbfgs(RunState<T>& st, const LBFGS& rule, const Loss& loss, StoppingM
   quasi.reset(n, n_coef, int(rule.history), alpha0);
   std::vector<double> u(static_cast<size_t>(n)), g(u), v(u), d(u), trial(u);
   std::vector<double> grad_at_u, ugrad_at_u;  // the gradient at u, kept for a search that fails
-  // theta (and the gradient, in u) at the point u + a d, projected onto
-  // u's orthant with l1; returns its objective F.
-  auto evaluate = [&](const double* at) {
+  // theta at the point `at` of u.
+  auto move_to = [&](const double* at) {
     for (index_t j = 0; j < n; ++j) st.theta[static_cast<size_t>(j)] = static_cast<T>(at[j]);
     st.from_u();
+  };
+  // theta, and the gradient in u, at the point `at`; returns its objective F.
+  auto evaluate = [&](const double* at) {
+    move_to(at);
     const double F = st.objective_grad(loss, st.data, all);
     ++report.n_evals;
     st.to_u_gradient();
@@ -534,8 +540,7 @@ Status run_lbfgs(RunState<T>& st, const LBFGS& rule, const Loss& loss, StoppingM
     quasi.steepest(u.data(), g.data(), l1, v.data());
     const double slope = quasi.direction(v.data(), p, l1 > 0, d.data());
     double trial_F = F;
-    const index_t rows = st.remote ? st.remote->rows : st.data.rows();
-    const double a = line_search(F, slope, objective_rounding(F, rows), !(l1 > 0),
+    const double a = line_search(F, slope, objective_rounding(F, st.rows_total()), !(l1 > 0),
                                  [&](double step, double& phi, double& dphi) {
       for (index_t j = 0; j < n; ++j) {
         double t = u[static_cast<size_t>(j)] + step * d[static_cast<size_t>(j)];
@@ -555,8 +560,7 @@ Status run_lbfgs(RunState<T>& st, const LBFGS& rule, const Loss& loss, StoppingM
       return phi <= F + lbfgs_c1 * decrease;
     });
     if (!(a > 0)) {  // back to u and its gradient: the point of the last check
-      for (index_t j = 0; j < n; ++j) st.theta[static_cast<size_t>(j)] = static_cast<T>(u[static_cast<size_t>(j)]);
-      st.from_u();
+      move_to(u.data());
       st.grad = grad_at_u;
       st.ugrad = ugrad_at_u;
       return Status::LineSearch;
